@@ -1,0 +1,81 @@
+"""nbgrader preprocessor that grades test cells in the grading process, not in the kernel.
+
+It runs in nbgrader's autograde pipeline right after ``Execute``. For every autograder test
+cell it takes the values the student's functions returned (the records the cell emitted),
+judges them against the reference solution (:mod:`fisher_grader.reference`), and replaces
+the cell's outputs with the grader's own: the PASS/FAIL lines, and an error output when a check
+failed. nbgrader's ``SaveAutoGrades`` then scores the cell from those outputs as usual (an error
+output means 0 points, none means full points), so whatever the kernel printed, raised or
+swallowed in a test cell has no say in the grade.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nbconvert.exporters.exporter import ResourcesDict
+from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
+
+from fisher_grader.reference import Reference, is_test_cell, load_reference
+from fisher_grader.verdict import CellVerdict, judge
+
+
+def verdict_outputs(verdict: CellVerdict, points: float) -> list[NotebookNode]:
+    """The outputs the grader writes into a test cell for ``verdict``."""
+    earned = points if verdict.ok else 0
+    summary = (
+        f"Autograder: {verdict.passed} of {verdict.total} checks passed "
+        f"({earned:g} of {points:g} points)"
+    )
+    outputs = [
+        from_dict({"output_type": "stream", "name": "stdout",
+                   "text": "\n".join([summary, *verdict.lines]) + "\n"})
+    ]
+    if not verdict.ok:
+        failed = verdict.total - verdict.passed
+        outputs.append(from_dict({
+            "output_type": "error",
+            "ename": "ChecksFailed",
+            "evalue": f"{failed} of {verdict.total} checks failed; see the FAIL lines above",
+            "traceback": [f"ChecksFailed: {failed} of {verdict.total} checks failed; "
+                          "see the FAIL lines above"],
+        }))
+    return outputs
+
+
+class GradeOutsideKernel(NbGraderPreprocessor):
+    """Replace each test cell's outputs by the grading process's verdict on its records."""
+
+    source_notebook = Unicode(
+        "",
+        help="Path of the reference (source) notebook; by default "
+        "<course root>/<source_directory>/<assignment>/<notebook>.ipynb.",
+    ).tag(config=True)
+
+    def _reference(self, resources: ResourcesDict) -> Reference:
+        if self.source_notebook:
+            return load_reference(self.source_notebook)
+        coursedir = CourseDirectory(config=self.config)
+        info = resources["nbgrader"]
+        folder = coursedir.format_path(coursedir.source_directory, ".", info["assignment"])
+        return load_reference(Path(folder) / f"{info['notebook']}.ipynb")
+
+    def preprocess(
+        self, nb: NotebookNode, resources: ResourcesDict
+    ) -> tuple[NotebookNode, ResourcesDict]:
+        reference = self._reference(resources)
+        for cell in nb.cells:
+            if is_test_cell(cell):
+                self._grade_cell(cell, reference)
+        return nb, resources
+
+    def _grade_cell(self, cell: Any, reference: Reference) -> None:
+        meta = cell.metadata["nbgrader"]
+        checks = reference.expected_checks(meta["grade_id"], cell.source)
+        verdict = judge(checks, cell.get("outputs", []))
+        cell.outputs = verdict_outputs(verdict, float(meta.get("points", 0)))
+        self.log.debug("%s: %d/%d checks", meta["grade_id"], verdict.passed, verdict.total)

@@ -1,0 +1,126 @@
+"""The grader's side of a test cell: what each check expects, from the reference solution.
+
+The reference solution is the instructor's source notebook: its setup cell and its solution
+cells, executed in the grading process (never in a student's kernel). A test cell's code is then
+run against that namespace in *collecting* mode (see :mod:`fisher_helpers.grading`), which turns
+every check into a :class:`~fisher_helpers.grading.CheckSpec` holding the expected value.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from fisher_helpers.grading import CheckSpec, collecting
+
+HIDDEN_BEGIN = "BEGIN HIDDEN TESTS"
+HIDDEN_END = "END HIDDEN TESTS"
+
+
+@dataclass(frozen=True)
+class ExpectedCheck:
+    """A check of a test cell with everything the grader needs to judge a student's value."""
+
+    spec: CheckSpec
+    visible: bool
+
+
+def _nbgrader(cell: Any) -> dict[str, Any]:
+    return dict(cell.get("metadata", {}).get("nbgrader", {}))
+
+
+def is_test_cell(cell: Any) -> bool:
+    """An autograder test cell: a graded, non-solution code cell."""
+    meta = _nbgrader(cell)
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def is_reference_cell(cell: Any) -> bool:
+    """A cell the reference solution consists of: a solution code cell or a ``setup*`` cell."""
+    meta = _nbgrader(cell)
+    if cell.get("cell_type") != "code":
+        return False
+    return bool(meta.get("solution")) or str(meta.get("grade_id", "")).startswith("setup")
+
+
+def hidden_line_ranges(source: str) -> list[tuple[int, int]]:
+    """1-based inclusive line ranges of the hidden-test regions of a cell's source."""
+    ranges, start = [], None
+    for number, line in enumerate(source.splitlines(), start=1):
+        if HIDDEN_BEGIN in line and start is None:
+            start = number
+        elif HIDDEN_END in line and start is not None:
+            ranges.append((start, number))
+            start = None
+    if start is not None:
+        raise ValueError("a hidden-test region is not closed")
+    return ranges
+
+
+def strip_solution_markers(source: str) -> str:
+    """Drop the ``### BEGIN/END SOLUTION`` marker lines, keeping the code between them."""
+    return "\n".join(
+        line for line in source.splitlines() if not re.search(r"#+\s*(BEGIN|END) SOLUTION", line)
+    )
+
+
+class Reference:
+    """The reference solution of one source notebook, and the checks of its test cells."""
+
+    def __init__(self, notebook_path: str | os.PathLike[str]) -> None:
+        self.path = Path(notebook_path)
+        nb = nbformat.read(self.path, as_version=4)
+        self._namespace: dict[str, Any] = {"__name__": "__reference__"}
+        for cell in nb.cells:
+            if is_reference_cell(cell):
+                code = compile(strip_solution_markers(cell.source), f"<reference:{self.path}>", "exec")
+                exec(code, self._namespace)
+        self.test_sources = {
+            _nbgrader(cell)["grade_id"]: cell.source for cell in nb.cells if is_test_cell(cell)
+        }
+        self._cache: dict[str, list[ExpectedCheck]] = {}
+        self._lock = threading.Lock()
+
+    def expected_checks(self, grade_id: str, source: str) -> list[ExpectedCheck]:
+        """The checks of a test cell, given the test code that ran (the gradebook's copy).
+
+        The result is cached by the code's hash: a class of submissions pays for it once.
+        """
+        key = hashlib.sha256(f"{grade_id}\0{source}".encode()).hexdigest()
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = self._collect(grade_id, source)
+            return self._cache[key]
+
+    def _collect(self, grade_id: str, source: str) -> list[ExpectedCheck]:
+        filename = f"<test:{grade_id}>"
+        namespace = copy.copy(self._namespace)
+        with collecting(filename) as specs:
+            exec(compile(source, filename, "exec"), namespace)
+        hidden = hidden_line_ranges(source)
+        return [
+            ExpectedCheck(spec, visible=not any(a <= spec.lineno <= b for a, b in hidden))
+            for spec in specs
+        ]
+
+
+_REFERENCES: dict[tuple[str, float], Reference] = {}
+_REFERENCES_LOCK = threading.Lock()
+
+
+def load_reference(notebook_path: str | os.PathLike[str]) -> Reference:
+    """The :class:`Reference` of a source notebook, cached per path and modification time."""
+    path = Path(notebook_path).resolve()
+    key = (str(path), path.stat().st_mtime)
+    with _REFERENCES_LOCK:
+        if key not in _REFERENCES:
+            _REFERENCES[key] = Reference(path)
+        return _REFERENCES[key]

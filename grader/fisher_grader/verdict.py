@@ -1,0 +1,118 @@
+"""Judge one executed test cell: the kernel's records against the reference's expectations.
+
+Only the values a student's functions returned are taken from the kernel; which checks exist,
+what they expect, and how values compare all come from the grader's own run of the test code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from fisher_helpers.grading import (
+    RECORD_MIME,
+    compare,
+    decode_value,
+    fail_lines,
+    pass_line,
+)
+from fisher_grader.reference import ExpectedCheck
+
+
+@dataclass
+class CellVerdict:
+    """The outcome of one test cell: all checks must pass for the cell's points."""
+
+    function: str
+    lines: list[str] = field(default_factory=list)
+    passed: int = 0
+    total: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.total > 0 and self.passed == self.total
+
+
+def _valid_record(record: Any) -> bool:
+    if not isinstance(record, dict):
+        return False
+    if not isinstance(record.get("index"), int) or not isinstance(record.get("what"), str):
+        return False
+    if "error" in record:
+        return isinstance(record["error"], str)
+    shape, data = record.get("shape"), record.get("data")
+    if not (isinstance(shape, list) and all(isinstance(n, int) and n >= 0 for n in shape)):
+        return False
+    if not isinstance(data, list):
+        return False
+    size = 1
+    for n in shape:
+        size *= n
+    if len(data) != size:
+        return False
+    try:
+        decode_value(record)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def records_from_outputs(outputs: list[Any]) -> list[dict[str, Any]]:
+    """The well-formed check records among a cell's outputs (malformed ones are ignored)."""
+    records = []
+    for output in outputs:
+        if output.get("output_type") not in ("display_data", "execute_result"):
+            continue
+        payload = output.get("data", {}).get(RECORD_MIME)
+        if not isinstance(payload, str):
+            continue
+        try:
+            record = json.loads(payload)
+        except ValueError:
+            continue
+        if _valid_record(record):
+            records.append(record)
+    return records
+
+
+def _received(check: ExpectedCheck, records: list[dict[str, Any]]) -> dict[str, Any]:
+    spec = check.spec
+    matches = [
+        r for r in records
+        if r["index"] == spec.index and r["what"] == spec.what and r.get("function") == spec.function
+    ]
+    if not matches:
+        return {
+            "error": "did not run (an earlier line of this cell failed, the cell timed out, "
+            "or the kernel stopped)"
+        }
+    payloads = {json.dumps({k: v for k, v in r.items() if k != "function"}, sort_keys=True)
+                for r in matches}
+    if len(payloads) > 1:
+        return {"error": "reported more than once with different values"}
+    return matches[0]
+
+
+def judge(checks: list[ExpectedCheck], outputs: list[Any]) -> CellVerdict:
+    """Compare what the kernel reported in ``outputs`` with the expected ``checks``."""
+    records = records_from_outputs(outputs)
+    functions = sorted({check.spec.function for check in checks})
+    verdict = CellVerdict(function=", ".join(functions), total=len(checks))
+    for check in checks:
+        spec = check.spec
+        function = spec.function
+        received = _received(check, records)
+        expected = decode_value(spec.expected)
+        ok = "error" not in received and compare(spec.cmp, decode_value(received), expected)
+        if ok:
+            verdict.passed += 1
+            verdict.lines.append(pass_line(function, spec.what))
+        else:
+            verdict.lines.extend(
+                fail_lines(
+                    function, spec.what, visible=check.visible, expected=expected,
+                    received=received, hint=spec.hint, cmp=spec.cmp,
+                )
+            )
+    return verdict

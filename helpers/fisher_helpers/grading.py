@@ -1,0 +1,417 @@
+"""The protocol of the exercises' test cells: the kernel reports, the grader decides.
+
+A test cell builds one :class:`Checks` per contract function and states each check as a
+*thunk* (a ``lambda`` that calls the student's function) plus what it should equal::
+
+    checks = Checks("bernoulli_score")
+    checks.close("x = 1, p = 0.3", lambda: bernoulli_score(1, 0.3), expected=1 / 0.3)
+    ### BEGIN HIDDEN TESTS
+    checks.close("array input", lambda: bernoulli_score(np.array([0.0, 1.0]), np.array([0.2, 0.9])))
+    ### END HIDDEN TESTS
+    checks.done()
+
+``expected`` may be
+
+* a literal (visible checks): the student's kernel compares and prints ``PASS``/``FAIL`` with
+  the expected and received values and a hint, so students check themselves;
+* omitted: the expected value is *the reference solution's value of the same thunk*;
+* a callable: evaluated with the reference solution's functions (for example the closed form a
+  Monte Carlo estimate must approach).
+
+The last two are never evaluated in the student's kernel: there the check only evaluates the
+thunk and, when nbgrader is autograding, emits the value as a record (a display output of
+MIME type :data:`RECORD_MIME`). The grading process (``fisher_grader``) runs the same test code
+against the reference solution, compares, and rewrites the cell's outputs. So the kernel never
+holds a hidden expected value and never decides a grade: nothing it does can raise a score,
+short of computing the right values.
+
+The comparison and the wording of every message live here, shared by both sides, so a
+student running a visible check sees exactly the message the grader writes into feedback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: MIME type of the records a test cell emits while nbgrader autogrades.
+RECORD_MIME = "text/x-fisher-course-check"
+
+#: Environment variable nbgrader sets while it executes a notebook for autograding.
+EXECUTION_ENV = "NBGRADER_EXECUTION"
+
+
+class _Reference:
+    """Marker: the expected value is the reference solution's value of the same thunk."""
+
+    def __repr__(self) -> str:
+        return "REFERENCE"
+
+
+REFERENCE = _Reference()
+
+
+class CheckFailed(AssertionError):
+    """Raised at the end of a test cell in which a visible check failed."""
+
+
+# --------------------------------------------------------------------------- values
+
+
+def encode_value(value: Any) -> dict[str, Any]:
+    """Turn what a student's function returned into a JSON-safe record.
+
+    Numbers, booleans and (nested sequences of) them become ``{"shape", "data"}``; anything
+    else (``None``, strings, complex or ragged values) becomes ``{"error": why}``.
+    """
+    if value is None:
+        return {"error": "returned None (is a `return` statement missing?)"}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        return {"error": f"returned a value NumPy cannot read as an array ({type(exc).__name__})"}
+    if arr.dtype.kind == "c":
+        return {"error": "returned complex numbers"}
+    if arr.dtype.kind not in "biuf":
+        return {"error": f"returned a {type(value).__name__}, not a number or an array of numbers"}
+    data = [_encode_float(x) for x in arr.astype(float).ravel().tolist()]
+    return {"shape": list(arr.shape), "data": data}
+
+
+def _encode_float(x: float) -> float | str:
+    return x if math.isfinite(x) else repr(x)  # "nan", "inf", "-inf": JSON has no such numbers
+
+
+def decode_value(record: dict[str, Any]) -> np.ndarray:
+    """Inverse of :func:`encode_value` for a record without an error."""
+    data = [float(x) for x in record["data"]]
+    return np.array(data, dtype=float).reshape(record["shape"])
+
+
+# --------------------------------------------------------------------------- comparing
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How one check compares a value with its expected value."""
+
+    kind: str  # "close" | "near" | "parallel"
+    rtol: float = 1e-7
+    atol: float = 1e-12
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "rtol": self.rtol, "atol": self.atol}
+
+
+def compare(cmp: Comparison, value: np.ndarray, expected: np.ndarray) -> bool:
+    """True when ``value`` is acceptable for ``expected`` under ``cmp``.
+
+    * ``close``: same shape and ``|v - e| <= atol + rtol |e|`` everywhere (NaN never matches);
+    * ``near``: a Monte Carlo estimate within ``rtol`` relative error of the expected value;
+    * ``parallel``: a unit vector equal to ``expected`` up to sign (eigenvectors).
+    """
+    if value.shape != expected.shape or not np.all(np.isfinite(value)):
+        return False
+    if cmp.kind == "close":
+        return bool(np.allclose(value, expected, rtol=cmp.rtol, atol=cmp.atol))
+    if cmp.kind == "near":
+        return bool(np.all(np.abs(value - expected) <= cmp.rtol * np.abs(expected) + cmp.atol))
+    if cmp.kind == "parallel":
+        unit = abs(float(np.linalg.norm(value)) - 1.0) <= cmp.atol
+        same = np.allclose(value, expected, atol=cmp.atol) or np.allclose(
+            value, -expected, atol=cmp.atol
+        )
+        return bool(unit and same)
+    raise ValueError(f"unknown comparison {cmp.kind!r}")
+
+
+def diagnose(value: np.ndarray, expected: np.ndarray, *, reveal: bool) -> str:
+    """Name the likely mistake when ``value`` misses ``expected``.
+
+    With ``reveal=False`` (hidden checks) the words give away no input or expected value.
+    """
+    if value.shape != expected.shape:
+        if reveal:
+            return f"returned shape {value.shape}, expected shape {expected.shape}"
+        if value.ndim == 0 and expected.ndim > 0:
+            return "returned a single number where an array was expected (array input?)"
+        return "returned an array of the wrong shape"
+    if not np.all(np.isfinite(value)):
+        return "returned NaN or infinity (overflow, 0/0 or log(0)?)"
+    if np.allclose(value, -expected, rtol=1e-6, atol=1e-12) and np.any(expected != 0):
+        return "the sign is flipped"
+    with np.errstate(all="ignore"):
+        if np.all(expected != 0) and np.allclose(value, 1.0 / expected, rtol=1e-6):
+            return "the reciprocal of the expected value (an inverse too many or too few?)"
+        if value.ndim == 2 and value.shape[0] == value.shape[1] and np.allclose(
+            value, expected.T, rtol=1e-6
+        ):
+            return "the transpose of the expected matrix"
+        nz = expected != 0
+        if np.any(nz) and np.all(value[~nz] == 0):
+            ratios = value[nz] / expected[nz]
+            r = float(ratios.ravel()[0])
+            if np.allclose(ratios, r, rtol=1e-6) and r not in (0.0, 1.0):
+                return f"off by a constant factor of {r:.4g}" if reveal else "off by a constant factor"
+    return "the values differ"
+
+
+def format_value(value: Any) -> str:
+    """Compact, stable text for a value in a message (8 significant digits)."""
+    arr = np.asarray(value, dtype=float)
+    text = np.array2string(arr, precision=8, separator=", ", suppress_small=False)
+    return text if arr.ndim else f"{float(arr):.8g}"
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def pass_line(function: str, what: str) -> str:
+    return f"PASS - {function}: {what}"
+
+
+def fail_lines(
+    function: str,
+    what: str,
+    *,
+    visible: bool,
+    expected: np.ndarray | None,
+    received: dict[str, Any],
+    hint: str,
+    cmp: Comparison,
+) -> list[str]:
+    """The feedback for one failed check; hidden checks name only function and property."""
+    tag = "" if visible else " [hidden test]"
+    lines = [f"FAIL - {function}: {what}{tag}"]
+    if "error" in received:
+        lines.append(f"    problem : {received['error']}")
+    else:
+        value = decode_value(received)
+        if visible and expected is not None:
+            lines.append(f"    expected: {format_value(expected)}")
+            lines.append(f"    received: {format_value(value)}")
+        if expected is not None:
+            if cmp.kind == "parallel" and value.shape == expected.shape:
+                if abs(float(np.linalg.norm(value)) - 1.0) > cmp.atol:
+                    lines.append("    problem : the vector does not have unit length")
+                else:
+                    lines.append("    problem : not along the expected direction")
+            elif cmp.kind == "near" and value.shape == expected.shape:
+                lines.append("    problem : the estimate is too far from the value it estimates")
+            else:
+                lines.append(f"    problem : {diagnose(value, expected, reveal=visible)}")
+    if hint:
+        lines.append(f"    hint    : {hint}")
+    return lines
+
+
+# --------------------------------------------------------------------------- the checks
+
+
+@dataclass
+class CheckSpec:
+    """One check as the reference run sees it (grading process only)."""
+
+    function: str
+    index: int
+    what: str
+    cmp: Comparison
+    expected: dict[str, Any]
+    hint: str
+    lineno: int
+
+
+@dataclass
+class _Collector:
+    specs: list[CheckSpec] = field(default_factory=list)
+    filename: str = ""
+
+
+_COLLECTOR: _Collector | None = None
+
+
+@contextlib.contextmanager
+def collecting(filename: str) -> Iterator[list[CheckSpec]]:
+    """Run test code in reference mode: checks evaluate against the reference and record specs.
+
+    Used by the grading process only; ``filename`` is the name the test code was compiled
+    with, so each check knows the line it was called from.
+    """
+    global _COLLECTOR
+    previous, _COLLECTOR = _COLLECTOR, _Collector(filename=filename)
+    try:
+        yield _COLLECTOR.specs
+    finally:
+        _COLLECTOR = previous
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence prints, warnings and floating-point complaints of code under test."""
+    sink = io.StringIO()
+    with (
+        warnings.catch_warnings(),
+        np.errstate(all="ignore"),
+        contextlib.redirect_stdout(sink),
+        contextlib.redirect_stderr(sink),
+    ):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def evaluate(compute: Callable[[], Any]) -> dict[str, Any]:
+    """Call a thunk and encode its result, or the exception it raised, as a record."""
+    try:
+        with _quiet():
+            value = compute()
+        return encode_value(value)
+    except NotImplementedError:
+        return {"error": "not implemented yet (the function still raises NotImplementedError)"}
+    except (Exception, SystemExit) as exc:
+        message = str(exc).splitlines()[0][:200] if str(exc) else ""
+        return {"error": f"raised {type(exc).__name__}" + (f": {message}" if message else "")}
+
+
+def _caller_line() -> int:
+    frame = sys._getframe(2)
+    filename = _COLLECTOR.filename if _COLLECTOR else None
+    while frame is not None and filename and frame.f_code.co_filename != filename:
+        frame = frame.f_back
+    return frame.f_lineno if frame is not None else 0
+
+
+class Checks:
+    """The checks of one contract function, in one test cell."""
+
+    def __init__(self, function: str) -> None:
+        self.function = function
+        self._count = 0
+        self._failed: list[str] = []
+
+    # The three kinds of check -------------------------------------------------------
+
+    def close(
+        self,
+        what: str,
+        compute: Callable[[], Any],
+        expected: Any = REFERENCE,
+        *,
+        rtol: float = 1e-7,
+        atol: float = 1e-12,
+        hint: str = "",
+    ) -> None:
+        """``compute()`` equals ``expected`` elementwise, with the same shape."""
+        self._check(what, compute, expected, Comparison("close", rtol, atol), hint)
+
+    def near(
+        self,
+        what: str,
+        compute: Callable[[], Any],
+        expected: Any,
+        *,
+        rel_tol: float,
+        hint: str = "",
+    ) -> None:
+        """A Monte Carlo estimate lies within ``rel_tol`` relative error of ``expected``."""
+        self._check(what, compute, expected, Comparison("near", rel_tol, 0.0), hint)
+
+    def parallel(
+        self,
+        what: str,
+        compute: Callable[[], Any],
+        expected: Any = REFERENCE,
+        *,
+        atol: float = 1e-6,
+        hint: str = "",
+    ) -> None:
+        """``compute()`` is a unit vector equal to ``expected`` up to its sign."""
+        self._check(what, compute, expected, Comparison("parallel", 0.0, atol), hint)
+
+    def done(self) -> None:
+        """End of the cell: raise :class:`CheckFailed` if a visible check failed."""
+        if _COLLECTOR is None and self._failed:
+            raise CheckFailed(
+                f"{len(self._failed)} check(s) of {self.function} failed: "
+                + "; ".join(self._failed)
+                + ". Read the FAIL lines above."
+            )
+
+    # Machinery ---------------------------------------------------------------------
+
+    def _check(
+        self, what: str, compute: Callable[[], Any], expected: Any, cmp: Comparison, hint: str
+    ) -> None:
+        index, self._count = self._count, self._count + 1
+        if _COLLECTOR is not None:
+            self._collect(index, what, compute, expected, cmp, hint)
+            return
+        record = evaluate(compute)
+        if os.environ.get(EXECUTION_ENV) == "autograde":
+            _emit({"index": index, "function": self.function, "what": what, **record})
+        if expected is REFERENCE or callable(expected):
+            return  # a hidden check: only the grader knows what the value should be
+        target = np.asarray(expected, dtype=float)
+        ok = "error" not in record and compare(cmp, decode_value(record), target)
+        if ok:
+            print(pass_line(self.function, what))
+        else:
+            self._failed.append(what)
+            lines = fail_lines(
+                self.function, what, visible=True, expected=target, received=record,
+                hint=hint, cmp=cmp,
+            )
+            print("\n".join(lines))
+
+    def _collect(
+        self,
+        index: int,
+        what: str,
+        compute: Callable[[], Any],
+        expected: Any,
+        cmp: Comparison,
+        hint: str,
+    ) -> None:
+        assert _COLLECTOR is not None
+        reference = evaluate(compute)
+        if expected is REFERENCE:
+            target = reference
+        elif callable(expected):
+            target = evaluate(expected)
+        else:
+            target = encode_value(expected)
+        if "error" in target:
+            raise RuntimeError(f"reference for {self.function}: {what}: {target['error']}")
+        if "error" in reference or not compare(cmp, decode_value(reference), decode_value(target)):
+            raise RuntimeError(f"the reference solution fails its own check {self.function}: {what}")
+        _COLLECTOR.specs.append(
+            CheckSpec(self.function, index, what, cmp, target, hint, _caller_line())
+        )
+
+
+def warnings_raised(compute: Callable[[], Any]) -> int:
+    """How many warnings (Python or NumPy floating-point) ``compute()`` raises.
+
+    For contracts that promise warning-free output; elsewhere harmless warnings are ignored.
+    """
+    with warnings.catch_warnings(record=True) as caught, np.errstate(all="warn"):
+        warnings.simplefilter("always")
+        compute()
+    return len(caught)
+
+
+def _emit(record: dict[str, Any]) -> None:
+    from IPython.display import display
+
+    display({RECORD_MIME: json.dumps(record)}, raw=True)
