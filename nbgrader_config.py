@@ -6,6 +6,7 @@ Everything is relative to this file, so nbgrader works the same from any working
 import os
 import sys
 
+from fisher_grader.preprocessors import GradeOutsideKernel
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
@@ -16,8 +17,6 @@ from nbgrader.preprocessors import (
     LimitOutput,
     SaveAutoGrades,
 )
-
-from fisher_grader.preprocessors import GradeOutsideKernel
 
 c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-
 from fisher_helpers.grading import CheckSpec, collecting
 
 HIDDEN_BEGIN = "BEGIN HIDDEN TESTS"

@@ -17,6 +17,7 @@ from fisher_helpers.grading import (
     fail_lines,
     pass_line,
 )
+
 from fisher_grader.reference import ExpectedCheck
 
 

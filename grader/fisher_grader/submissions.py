@@ -1,0 +1,64 @@
+"""Build submissions from the released notebook: the sample students and the test catalogs.
+
+A submission is the release notebook with some answer cells filled in, exactly as a student
+would leave it, so it goes through the same autograde path as a real one.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+
+def answer_cell_ids(nb: Any) -> list[str]:
+    """The grade ids of the cells a student writes in (solution cells)."""
+    return [
+        c.metadata["nbgrader"]["grade_id"]
+        for c in nb.cells
+        if c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    ]
+
+
+def fill(release: Any, answers: Mapping[str, str], extra_cells: Mapping[str, str] | None = None) -> Any:
+    """A copy of ``release`` with the answer cells of ``answers`` (grade id -> source) replaced.
+
+    ``extra_cells`` (grade id -> code) adds a student's own code cell right after that cell,
+    as a student may add cells anywhere. Unknown grade ids are an error, so a renamed cell in
+    the release cannot silently leave an answer out.
+    """
+    nb = nbformat.from_dict(release)
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)  # deep copy
+    known = set(answer_cell_ids(nb))
+    unknown = set(answers) - known
+    if unknown:
+        raise KeyError(f"no answer cells {sorted(unknown)} in the release")
+    cells = []
+    anchors = set(extra_cells or {})
+    for cell in nb.cells:
+        grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell.source = textwrap.dedent(answers[grade_id]).strip("\n")
+        cells.append(cell)
+        if grade_id in anchors:
+            own = nbformat.v4.new_code_cell(textwrap.dedent(extra_cells[grade_id]).strip("\n"))
+            own.id = f"{grade_id}-own".replace("_", "-")  # stable ids keep samples reproducible
+            cells.append(own)
+            anchors.discard(grade_id)
+    if anchors:
+        raise KeyError(f"no cells {sorted(anchors)} to add code after")
+    nb.cells = cells
+    return nb
+
+
+def write_submission(nb: Any, submitted_root: Path, student: str, assignment: str,
+                     notebook: str = "exercises") -> Path:
+    """Write ``nb`` as ``<submitted_root>/<student>/<assignment>/<notebook>.ipynb``."""
+    folder = submitted_root / student / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{notebook}.ipynb"
+    nbformat.write(nb, path)
+    return path
