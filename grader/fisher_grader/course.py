@@ -8,6 +8,8 @@ the command line, the Python API and the tests share one configuration.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +22,13 @@ CONFIG_FILE = "nbgrader_config.py"
 ASSIGNMENT = "fisher_information"
 #: The notebooks autograde executes; the theory notebook is reading only.
 GRADED_NOTEBOOK = "exercises"
+
+
+def ensure_environment_on_path() -> None:
+    """Put this environment's ``bin`` first on PATH: nbgrader shells out to ``alembic``."""
+    bin_dir = str(Path(sys.executable).parent)
+    if shutil.which("alembic") != str(Path(bin_dir) / "alembic"):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 class CourseNotFound(RuntimeError):
@@ -55,6 +64,7 @@ class Course:
         return config
 
     def api(self, *, graded_only: bool = False) -> NbGraderAPI:
+        ensure_environment_on_path()
         config = self.config(graded_only=graded_only)
         return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 

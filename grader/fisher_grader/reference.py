@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+
 from fisher_helpers.grading import CheckSpec, collecting
 
 HIDDEN_BEGIN = "BEGIN HIDDEN TESTS"

@@ -42,7 +42,8 @@ def student_scores(db_url: str, assignment: str) -> list[StudentScore]:
             parts: dict[str, float | None] = {}
             for nb in sub.notebooks:
                 for grade in nb.grades:
-                    parts[grade.name] = grade.score if grade.auto_score is not None or grade.manual_score is not None else None
+                    graded = grade.auto_score is not None or grade.manual_score is not None
+                    parts[grade.name] = grade.score if graded else None
             rows.append(StudentScore(
                 student=sub.student_id,
                 autograded=float(sub.code_score), max_autograded=float(sub.max_code_score),

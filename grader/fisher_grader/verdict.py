@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from fisher_grader.reference import ExpectedCheck
 from fisher_helpers.grading import (
     RECORD_MIME,
     compare,
@@ -17,8 +18,6 @@ from fisher_helpers.grading import (
     fail_lines,
     pass_line,
 )
-
-from fisher_grader.reference import ExpectedCheck
 
 
 @dataclass

@@ -1,0 +1,98 @@
+"""The exercises notebook as authored: its structure, points and contract."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from fisher_grader.reference import Reference, hidden_line_ranges, is_test_cell
+from tests.course_copy import REPO
+
+SOURCE = REPO / "source" / "fisher_information" / "exercises.ipynb"
+
+CONTRACT = {
+    1: ["bernoulli_score", "bernoulli_fisher"],
+    2: ["gaussian_mean_fisher", "mc_score_variance"],
+    3: ["reparameterize_fisher", "bernoulli_logit_fisher"],
+    4: ["gaussian_mean_fisher_matrix", "most_informative_direction"],
+    5: ["bernoulli_kl", "kl_quadratic"],
+    6: ["jeffreys_bernoulli", "jeffreys_exponential"],
+    7: ["logistic_hessian", "logistic_empirical_fisher"],
+    8: ["diagonal_empirical_fisher", "ewc_penalty"],
+    9: ["fisher_by_enumeration"],
+    10: ["natural_gradient_step"],
+}
+WRITTEN = {1, 2, 3, 4, 5, 6, 7, 10}
+
+
+@pytest.fixture(scope="module")
+def nb():
+    return nbformat.read(SOURCE, as_version=4)
+
+
+def meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def test_every_graded_cell_has_points_and_the_total_is_stated(nb) -> None:
+    graded = [c for c in nb.cells if meta(c).get("grade")]
+    assert graded and all(meta(c).get("points", 0) > 0 for c in graded)
+    auto = sum(meta(c)["points"] for c in graded if not meta(c)["solution"])
+    written = sum(meta(c)["points"] for c in graded if meta(c)["solution"])
+    intro = nb.cells[0].source
+    assert f"Points: {auto + written} in total" in intro
+    assert f"{auto} autograded" in intro and f"{written} for written answers" in intro
+
+
+def test_each_contract_function_has_its_own_test_cell(nb) -> None:
+    tests = {meta(c)["grade_id"]: c.source for c in nb.cells if is_test_cell(c)}
+    for exercise, functions in CONTRACT.items():
+        for function in functions:
+            owners = [g for g, src in tests.items() if f'Checks("{function}")' in src]
+            assert owners and all(g.startswith(f"ex{exercise}") for g in owners), function
+
+
+def test_written_answers_are_manually_graded_markdown(nb) -> None:
+    written = [meta(c)["grade_id"] for c in nb.cells if meta(c).get("grade") and meta(c).get("solution")]
+    assert {int(re.match(r"ex(\d+)", g).group(1)) for g in written} == WRITTEN
+    for cell in nb.cells:
+        if meta(cell).get("grade") and meta(cell).get("solution"):
+            assert cell.cell_type == "markdown" and "### BEGIN SOLUTION" in cell.source
+
+
+def test_every_test_cell_has_visible_and_hidden_checks(nb) -> None:
+    reference = Reference(SOURCE)
+    for cell in nb.cells:
+        if is_test_cell(cell):
+            checks = reference.expected_checks(meta(cell)["grade_id"], cell.source)
+            assert any(c.visible for c in checks), meta(cell)["grade_id"]
+            assert any(not c.visible for c in checks), meta(cell)["grade_id"]
+            assert len({(c.spec.function, c.spec.what) for c in checks}) == len(checks), "labels must be unique"
+
+
+def test_hidden_regions_hold_no_literal_expected_values(nb) -> None:
+    """A hidden check's expected value comes from the reference, so the kernel never holds it."""
+    for cell in nb.cells:
+        if not is_test_cell(cell):
+            continue
+        lines = cell.source.splitlines()
+        for start, end in hidden_line_ranges(cell.source):
+            hidden = "\n".join(lines[start - 1:end])
+            for match in re.finditer(r"expected=([^,\n)]+)", hidden):
+                value = match.group(1).strip()
+                assert value in {"True", "0.0"} or value.startswith("lambda"), (meta(cell)["grade_id"], value)
+
+
+def test_setup_is_imported_once_and_cells_have_no_magics(nb) -> None:
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert sum("import numpy as np" in src for src in code) == 1
+    assert not any(re.search(r"^\s*[%!]", src, re.M) for src in code)
+    assert not any("def check_close" in src or "sys.path" in src for src in code)
+
+
+def test_cell_ids_and_grade_ids_are_unique(nb) -> None:
+    ids = [c.id for c in nb.cells]
+    grade_ids = [meta(c)["grade_id"] for c in nb.cells if meta(c)]
+    assert len(set(ids)) == len(ids) and len(set(grade_ids)) == len(grade_ids)

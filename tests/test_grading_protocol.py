@@ -1,0 +1,148 @@
+"""The test-cell protocol: values travel from the kernel, verdicts are made by the grader."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fisher_helpers import grading
+from fisher_helpers.grading import (
+    RECORD_MIME,
+    CheckFailed,
+    Checks,
+    Comparison,
+    collecting,
+    compare,
+    decode_value,
+    diagnose,
+    encode_value,
+    evaluate,
+    warnings_raised,
+)
+
+
+@pytest.mark.parametrize("value", [3.5, np.float64(-2.0), 7, True, [1.0, 2.0], np.arange(6.0).reshape(2, 3),
+                                   np.array([np.nan, np.inf, -np.inf])])
+def test_values_round_trip(value) -> None:
+    record = json.loads(json.dumps(encode_value(value)))
+    np.testing.assert_array_equal(decode_value(record), np.asarray(value, dtype=float))
+
+
+@pytest.mark.parametrize(("value", "why"), [(None, "None"), ("text", "str"), (1j, "complex"),
+                                            ([[1.0], [1.0, 2.0]], "NumPy")])
+def test_unreadable_values_are_errors(value, why: str) -> None:
+    assert why in encode_value(value)["error"]
+
+
+def test_evaluate_reports_exceptions_and_silences_output(capsys: pytest.CaptureFixture[str]) -> None:
+    def noisy() -> float:
+        print("student print")
+        np.log(0.0)  # a harmless RuntimeWarning
+        return 1.0
+
+    assert decode_value(evaluate(noisy)) == 1.0
+    assert capsys.readouterr() == ("", "")
+
+    def stub() -> float:
+        raise NotImplementedError()
+
+    assert "not implemented yet" in evaluate(stub)["error"]
+    assert evaluate(lambda: 1 / 0)["error"].startswith("raised ZeroDivisionError")
+
+
+def test_compare_close_needs_same_shape_and_finite_values() -> None:
+    close = Comparison("close", rtol=1e-7, atol=1e-12)
+    assert compare(close, np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-9]))
+    assert not compare(close, np.array(1.0), np.array([1.0, 1.0]))
+    assert not compare(close, np.array([np.nan]), np.array([np.nan]))
+    assert not compare(close, np.array([1.0, 2.1]), np.array([1.0, 2.0]))
+
+
+def test_compare_near_uses_relative_tolerance() -> None:
+    near = Comparison("near", rtol=0.06, atol=0.0)
+    assert compare(near, np.array(10.5), np.array(10.0))
+    assert not compare(near, np.array(10.7), np.array(10.0))
+
+
+def test_compare_parallel_accepts_either_sign_of_a_unit_vector() -> None:
+    parallel = Comparison("parallel", atol=1e-6)
+    v = np.array([0.6, 0.8])
+    assert compare(parallel, v, v) and compare(parallel, -v, v)
+    assert not compare(parallel, 2 * v, v)  # not unit length
+    assert not compare(parallel, np.array([0.8, -0.6]), v)  # orthogonal
+
+
+@pytest.mark.parametrize(
+    ("value", "expected", "phrase"),
+    [
+        (np.array(-2.0), np.array(2.0), "sign"),
+        (np.array(0.5), np.array(2.0), "reciprocal"),
+        (np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([[1.0, 3.0], [2.0, 4.0]]), "transpose"),
+        (np.array([3.0, 6.0]), np.array([1.0, 2.0]), "factor of 3"),
+        (np.array(1.0), np.array([1.0, 2.0]), "shape"),
+        (np.array([np.nan]), np.array([1.0]), "NaN"),
+    ],
+)
+def test_diagnose_names_the_likely_mistake(value, expected, phrase: str) -> None:
+    assert phrase in diagnose(value, expected, reveal=True)
+
+
+def test_diagnose_reveals_nothing_for_hidden_checks() -> None:
+    text = diagnose(np.array([3.0, 6.0]), np.array([1.0, 2.0]), reveal=False)
+    assert "3" not in text and "constant factor" in text
+    assert "(2,)" not in diagnose(np.array(1.0), np.array([1.0, 2.0]), reveal=False)
+
+
+def test_visible_checks_print_pass_and_fail_with_values_and_hint(capsys: pytest.CaptureFixture[str]) -> None:
+    checks = Checks("f")
+    checks.close("good", lambda: 2.0, expected=2.0)
+    checks.close("bad", lambda: -2.0, expected=2.0, hint="mind the sign")
+    out = capsys.readouterr().out
+    assert "PASS - f: good" in out
+    assert "FAIL - f: bad" in out and "expected: 2" in out and "received: -2" in out
+    assert "the sign is flipped" in out and "hint    : mind the sign" in out
+    with pytest.raises(CheckFailed, match="1 check"):
+        checks.done()
+
+
+def test_hidden_checks_print_nothing_and_never_fail_in_the_kernel(capsys: pytest.CaptureFixture[str]) -> None:
+    checks = Checks("f")
+    checks.close("hidden", lambda: 123.0)
+    checks.done()
+    assert capsys.readouterr().out == ""
+
+
+def test_records_are_emitted_only_while_autograding(monkeypatch: pytest.MonkeyPatch) -> None:
+    emitted: list[dict] = []
+    monkeypatch.setattr(grading, "_emit", emitted.append)
+    monkeypatch.delenv(grading.EXECUTION_ENV, raising=False)
+    Checks("f").close("hidden", lambda: 1.0)
+    assert emitted == []
+    monkeypatch.setenv(grading.EXECUTION_ENV, "autograde")
+    Checks("f").close("hidden", lambda: 1.0)
+    assert emitted == [{"index": 0, "function": "f", "what": "hidden", "shape": [], "data": [1.0]}]
+
+
+def test_emit_uses_the_record_mime_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    shown: list = []
+    monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append((obj, raw)))
+    grading._emit({"index": 0})
+    assert shown == [({RECORD_MIME: '{"index": 0}'}, True)]
+
+
+def test_collecting_uses_the_reference_and_refuses_a_wrong_literal() -> None:
+    code = "checks = Checks('f')\nchecks.close('a', lambda: f(2.0), expected=4.0)\nchecks.close('b', lambda: f(3.0))\n"
+    namespace = {"Checks": Checks, "f": lambda x: x * x}
+    with collecting("<t>") as specs:
+        exec(compile(code, "<t>", "exec"), namespace)
+    assert [(s.what, decode_value(s.expected).item(), s.lineno) for s in specs] == [("a", 4.0, 2), ("b", 9.0, 3)]
+    namespace["f"] = lambda x: x + x  # a reference that contradicts its own visible literal at x = 3
+    with pytest.raises(RuntimeError, match="fails its own check"), collecting("<t>"):
+        exec(compile(code.replace("2.0", "3.0"), "<t>", "exec"), namespace)
+
+
+def test_warnings_raised_counts_through_the_quiet_evaluation() -> None:
+    assert decode_value(evaluate(lambda: warnings_raised(lambda: np.exp(np.array([800.0]))))) == 1.0
+    assert decode_value(evaluate(lambda: warnings_raised(lambda: np.exp(np.array([1.0]))))) == 0.0

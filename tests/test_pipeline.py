@@ -1,0 +1,97 @@
+"""Autograding end to end: the samples, the source notebook and the feedback."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+
+import nbformat
+import pytest
+
+from fisher_grader.batch import grade_all
+from fisher_grader.course import ASSIGNMENT, Course
+from fisher_grader.report import student_scores
+from tests.course_copy import REPO, copy_course
+from tests.fixtures.make_samples import sample_notebooks
+
+AUTOGRADED_POINTS = 40
+BOB_LOSES = {"ex1a_bernoulli_score", "ex2b_mc_score_variance", "ex4b_most_informative_direction",
+             "ex7b_logistic_empirical_fisher"}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Course:
+    """The shipped samples plus the source notebook as a fourth submission, graded once."""
+    course = copy_course(tmp_path_factory.mktemp("course"), submitted=True)
+    from fisher_grader.release import generate_release
+
+    generate_release(course, ASSIGNMENT)
+    reference = course.folder("submitted", ASSIGNMENT, "reference")
+    reference.mkdir(parents=True)
+    shutil.copy(course.source_notebook(), reference / "exercises.ipynb")
+    summary = grade_all(course, ASSIGNMENT, force=True)
+    assert not summary.failed, summary.failed
+    return course
+
+
+def scores(course: Course) -> dict:
+    return {row.student: row for row in student_scores(course.db_url, ASSIGNMENT)}
+
+
+def auto_parts(row) -> dict[str, float]:
+    return {name: score for name, score in row.parts.items() if "written" not in name}
+
+
+def test_correct_sample_gets_every_autograded_point(graded: Course) -> None:
+    alice = scores(graded)["alice"]
+    assert alice.autograded == alice.max_autograded == AUTOGRADED_POINTS
+    assert alice.needs_manual_grade  # her written answers wait for a human
+
+
+def test_partly_wrong_sample_loses_exactly_its_wrong_parts(graded: Course) -> None:
+    bob = scores(graded)["bob"]
+    lost = {name for name, score in auto_parts(bob).items() if score == 0}
+    assert lost == BOB_LOSES
+    assert bob.autograded == 30
+
+
+def test_untouched_release_earns_nothing(graded: Course) -> None:
+    carol = scores(graded)["carol"]
+    assert carol.autograded == 0 and carol.written == 0
+    assert not carol.needs_manual_grade  # unchanged answer cells are scored 0 automatically
+
+
+def test_source_notebook_autogrades_to_full_marks(graded: Course) -> None:
+    assert scores(graded)["reference"].autograded == AUTOGRADED_POINTS
+
+
+def test_theory_notebook_is_not_executed_by_autograde(graded: Course) -> None:
+    for student in ("alice", "bob", "carol"):
+        assert not (graded.folder("autograded", ASSIGNMENT, student) / "theory.ipynb").exists()
+
+
+def test_feedback_and_grades_csv_are_written(graded: Course) -> None:
+    for student in ("alice", "bob", "carol"):
+        html = (graded.folder("feedback", ASSIGNMENT, student) / "exercises.html").read_text()
+        assert "Autograder:" in html and "HIDDEN TESTS" not in html
+    with open(graded.root / "grades.csv") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    assert float(rows["alice"]["autograded"]) == AUTOGRADED_POINTS
+    assert float(rows["bob"]["ex1a_bernoulli_score"]) == 0
+
+
+def test_feedback_explains_a_wrong_part(graded: Course) -> None:
+    nb = nbformat.read(graded.folder("autograded", ASSIGNMENT, "bob") / "exercises.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex1a_bernoulli_score")
+    text = "".join(o.get("text", "") for o in cell.outputs)
+    assert "FAIL - bernoulli_score: x = 0, p = 0.3" in text
+    assert "expected: -1.4285714" in text and "received: 1.4285714" in text and "sign is flipped" in text
+    assert "[hidden test]" in text
+    assert any(o.output_type == "error" for o in cell.outputs)
+
+
+def test_committed_samples_match_the_release() -> None:
+    course = Course(REPO)
+    for student, nb in sample_notebooks(course).items():
+        committed = nbformat.read(course.folder("submitted", ASSIGNMENT, student) / "exercises.ipynb", as_version=4)
+        assert nbformat.writes(committed) == nbformat.writes(nb), f"regenerate the samples: {student}"
