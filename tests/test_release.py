@@ -92,3 +92,19 @@ def test_release_keeps_the_contract_signatures_and_test_cells() -> None:
 def test_theory_notebook_is_released_without_grade_cells() -> None:
     theory = nbformat.read(COMMITTED / "theory.ipynb", as_version=4)
     assert not any(c.metadata.get("nbgrader", {}).get("grade") for c in theory.cells)
+
+
+def test_release_refuses_to_change_the_notebooks_of_a_graded_assignment(tmp_path: Path) -> None:
+    from nbgrader.api import Gradebook
+
+    from fisher_grader.release import ReleaseFailed
+
+    course = copy_course(tmp_path, release=False)
+    generate_release(course, ASSIGNMENT)
+    with Gradebook(course.db_url) as gb:
+        gb.add_student("someone")
+        gb.add_submission(ASSIGNMENT, "someone")
+    (course.folder("source", ASSIGNMENT) / "theory.ipynb").unlink()
+    with pytest.raises(ReleaseFailed, match="would orphan its grades"):
+        generate_release(course, ASSIGNMENT)
+    assert (course.folder("release", ASSIGNMENT) / "theory.ipynb").is_file(), "the old release must survive"

@@ -52,6 +52,9 @@ class Course:
 
     root: Path
 
+    def __post_init__(self) -> None:
+        ensure_environment_on_path()  # any gradebook use may need alembic
+
     @classmethod
     def find(cls, start: str | os.PathLike[str] | None = None) -> Course:
         return cls(find_root(start))
@@ -64,7 +67,6 @@ class Course:
         return config
 
     def api(self, *, graded_only: bool = False) -> NbGraderAPI:
-        ensure_environment_on_path()
         config = self.config(graded_only=graded_only)
         return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 

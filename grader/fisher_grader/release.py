@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+from nbgrader.api import Gradebook, MissingEntry
+
 from fisher_grader.course import Course
 
 
 class ReleaseFailed(RuntimeError):
-    """nbgrader could not generate the release."""
+    """nbgrader could not generate the release, or generating it would lose grades."""
+
+
+def _refuse_if_grades_would_be_lost(course: Course, assignment: str) -> None:
+    """nbgrader deletes ``release/`` and then refuses to change the notebooks of an assignment
+    that has submissions; check first, so a refused release leaves everything as it was."""
+    source = {p.stem for p in course.folder("source", assignment).glob("*.ipynb")}
+    with Gradebook(course.db_url) as gb:
+        try:
+            stored = gb.find_assignment(assignment)
+        except MissingEntry:
+            return
+        registered = {nb.name for nb in stored.notebooks}
+        if registered and registered != source and stored.submissions:
+            raise ReleaseFailed(
+                f"{assignment} has graded submissions for notebooks {sorted(registered)}, but source/ "
+                f"now has {sorted(source)}; changing the notebooks of a graded assignment would orphan "
+                "its grades. Release it under a new assignment name instead."
+            )
 
 
 def generate_release(course: Course, assignment: str) -> None:
@@ -15,6 +35,9 @@ def generate_release(course: Course, assignment: str) -> None:
     Solutions and hidden tests are removed from the released notebooks; the test cells' code
     and checksums are stored in the gradebook, which autograde restores them from.
     """
+    if not course.folder("source", assignment).is_dir():
+        raise ReleaseFailed(f"no source/{assignment} folder in {course.root}")
+    _refuse_if_grades_would_be_lost(course, assignment)
     result = course.api().generate_assignment(assignment, force=True, create=True)
     if not result.get("success"):
         raise ReleaseFailed(result.get("error") or result.get("log") or "generate_assignment failed")
