@@ -6,7 +6,6 @@ Everything is relative to this file, so nbgrader works the same from any working
 import os
 import sys
 
-from fisher_grader.preprocessors import GradeOutsideKernel
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
@@ -17,6 +16,8 @@ from nbgrader.preprocessors import (
     LimitOutput,
     SaveAutoGrades,
 )
+
+from fisher_grader.preprocessors import GradeOutsideKernel
 
 c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
 
@@ -46,6 +47,9 @@ c.Autograde.autograde_preprocessors = [
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+
+# A student who deletes a test cell gets it back (and graded) rather than an ungraded part.
+c.OverwriteCells.add_missing_cells = True
 
 # A notebook that loops forever is interrupted after 30 s per cell.
 c.Execute.timeout = 30
