@@ -1,0 +1,359 @@
+"""Attacks: wrong or missing functions plus code that tries to make their test cells pass.
+
+The test cells' verdicts are decided in the grading process from the values the kernel reports
+(see ``fisher_helpers.grading``), so patching, hooking, swallowing or forging in the kernel must
+not win a part whose function is wrong. Each attack keeps the reference solution elsewhere, so
+"below full marks" means exactly that the attacked parts were not won.
+"""
+
+from __future__ import annotations
+
+from tests.catalog import EXERCISES, PARTS, Entry, attack, code
+
+STUB = '''
+    def {name}(*args, **kwargs):
+        raise NotImplementedError()
+'''
+
+
+def stub(name: str) -> str:
+    """A function left as released (it raises NotImplementedError)."""
+    return STUB.format(name=name)
+
+
+#: Finds the literal ``expected`` of the check being evaluated by walking up to ``Checks._check``.
+VISIBLE_EXPECTED = '''
+    import sys
+
+    import fisher_helpers.grading as grading
+
+
+    def _visible_expected():
+        """The literal expected value of the check being evaluated, or REFERENCE if none."""
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_name == "_check" and "expected" in frame.f_locals:
+                expected = frame.f_locals["expected"]
+                return grading.REFERENCE if callable(expected) else expected
+            frame = frame.f_back
+        return grading.REFERENCE
+'''
+
+ATTACKS = [
+    attack(
+        "a_comparisons_patched",
+        "np.allclose, np.isclose, np.testing and fisher_helpers.grading.compare patched to accept anything",
+        wrong={
+            "bernoulli_score": "def bernoulli_score(x, p):\n    return x / p + (1 - x) / (1 - p)",
+            "most_informative_direction": "def most_informative_direction(F):\n"
+                                          "    return np.linalg.eigh(F)[1][:, 0]",
+            "natural_gradient_step": "def natural_gradient_step(theta, grad, fisher, lr, damping=0.0):\n"
+                                     "    return theta - lr * np.asarray(fisher) @ grad",
+        },
+        extra_cells={"setup": '''
+            import numpy.testing
+
+            import fisher_helpers.grading
+
+            np.allclose = lambda *args, **kwargs: True
+            np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, dtype=bool)
+            np.array_equal = lambda *args, **kwargs: True
+            numpy.testing.assert_allclose = lambda *args, **kwargs: None
+            numpy.testing.assert_array_almost_equal = lambda *args, **kwargs: None
+            fisher_helpers.grading.compare = lambda *args, **kwargs: True
+        '''},
+    ),
+    attack(
+        "a_checks_methods_noop",
+        "fisher_helpers.grading.Checks.close/near/parallel/done replaced by no-ops",
+        wrong={"reparameterize_fisher": stub("reparameterize_fisher"),
+               "bernoulli_logit_fisher": stub("bernoulli_logit_fisher")},
+        extra_cells={"setup": '''
+            import fisher_helpers.grading
+
+            for _name in ("close", "near", "parallel", "done"):
+                setattr(fisher_helpers.grading.Checks, _name, lambda self, *args, **kwargs: None)
+        '''},
+    ),
+    attack(
+        "a_encode_and_evaluate_forged",
+        "fisher_helpers.grading.encode_value and evaluate patched to report the check's expected "
+        "value where the kernel knows it, and 0 instead of an error",
+        wrong={
+            "kl_quadratic": "def kl_quadratic(p, delta):\n    return delta**2 / (p * (1 - p))",
+            "jeffreys_exponential": "def jeffreys_exponential(lam):\n    return 1 / lam**2",
+            "ewc_penalty": "def ewc_penalty(theta, theta_old, fisher_diag, lam=1.0):\n"
+                           "    return lam * np.sum(fisher_diag * (theta - theta_old) ** 2)",
+            "diagonal_empirical_fisher": stub("diagonal_empirical_fisher"),
+        },
+        extra_cells={"setup": code(VISIBLE_EXPECTED, '''
+            _real_encode = grading.encode_value
+            _real_evaluate = grading.evaluate
+
+
+            def _forged_encode(value):
+                expected = _visible_expected()
+                return _real_encode(value if expected is grading.REFERENCE else expected)
+
+
+            def _forged_evaluate(compute):
+                expected = _visible_expected()
+                if expected is not grading.REFERENCE:
+                    return _real_encode(expected)
+                record = _real_evaluate(compute)
+                return {"shape": [], "data": [0.0]} if "error" in record else record
+
+
+            grading.encode_value = _forged_encode
+            grading.evaluate = _forged_evaluate
+        ''')},
+    ),
+    attack(
+        "a_emit_forged",
+        "fisher_helpers.grading._emit patched to rewrite the records it sends",
+        wrong={"jeffreys_bernoulli": stub("jeffreys_bernoulli")},
+        extra_cells={"setup": code(VISIBLE_EXPECTED, '''
+            _real_emit = grading._emit
+
+
+            def _forged_emit(record):
+                expected = _visible_expected()
+                record = {k: v for k, v in record.items() if k != "error"}
+                if expected is not grading.REFERENCE:
+                    record.update(grading.encode_value(expected))
+                else:
+                    record.setdefault("shape", [])
+                    record.setdefault("data", [0.0])
+                _real_emit(record)
+
+
+            grading._emit = _forged_emit
+        ''')},
+    ),
+    attack(
+        "a_forge_visible_records",
+        "Checks._check patched so each visible check reports value = expected",
+        wrong={
+            "bernoulli_fisher": "def bernoulli_fisher(p):\n    return p * (1 - p)",
+            "logistic_hessian": "def logistic_hessian(X, w):\n"
+                                "    s = 1 / (1 + np.exp(-(X @ w)))\n"
+                                "    return (X.T * (s * (1 - s))) @ X",
+        },
+        extra_cells={"setup": '''
+            from fisher_helpers import grading
+
+            _real_check = grading.Checks._check
+
+
+            def _forged_check(self, what, compute, expected, cmp, hint):
+                if expected is not grading.REFERENCE and not callable(expected):
+                    compute = lambda value=expected: value  # noqa: E731
+                return _real_check(self, what, compute, expected, cmp, hint)
+
+
+            grading.Checks._check = _forged_check
+        '''},
+    ),
+    attack(
+        "a_forge_computable_records",
+        "Checks._check patched so every check whose expected value the kernel can compute "
+        "(a literal, or a callable such as the closed form n / sigma2) reports value = expected",
+        wrong={"mc_score_variance": "def mc_score_variance(n, sigma2, mu=0.0, reps=20000, seed=0):\n"
+                                    "    return n / sigma2  # the closed form, not an estimate"},
+        extra_cells={"setup": '''
+            from fisher_helpers import grading
+
+            _real_check = grading.Checks._check
+
+
+            def _forged_check(self, what, compute, expected, cmp, hint):
+                if expected is not grading.REFERENCE:
+                    compute = expected if callable(expected) else (lambda value=expected: value)
+                return _real_check(self, what, compute, expected, cmp, hint)
+
+
+            grading.Checks._check = _forged_check
+        '''},
+    ),
+    attack(
+        "a_input_transformer_blanks_cells",
+        "an IPython input transformer that blanks every later cell, so no test cell raises",
+        wrong={"diagonal_empirical_fisher": "def diagonal_empirical_fisher(X, y, w):\n"
+                                            "    s = 1 / (1 + np.exp(-(X @ w)))\n"
+                                            "    return np.mean((s - y)[:, None] * X, axis=0) ** 2"},
+        extra_cells={"ex8_code": '''
+            get_ipython().input_transformers_cleanup.append(lambda lines: [])
+        '''},
+    ),
+    attack(
+        "a_custom_exc_swallows_errors",
+        "get_ipython().set_custom_exc swallows every exception, so no test cell shows an error",
+        wrong={
+            "logistic_empirical_fisher": "def logistic_empirical_fisher(X, y, w):\n"
+                                         "    s = 1 / (1 + np.exp(-(X @ w)))\n"
+                                         "    g = np.mean((s - y)[:, None] * X, axis=0)\n"
+                                         "    return np.outer(g, g)",
+            "bernoulli_kl": "def bernoulli_kl(p, q):\n"
+                            "    return p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))",
+        },
+        extra_cells={"setup": '''
+            get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
+        '''},
+    ),
+    attack(
+        "a_redefine_checks",
+        "the test cells' name Checks redefined: a fake that reports expected values and never fails",
+        wrong={
+            "gaussian_mean_fisher": "def gaussian_mean_fisher(n, sigma2):\n    return 1 / sigma2",
+            "natural_gradient_step": "def natural_gradient_step(theta, grad, fisher, lr, damping=0.0):\n"
+                                     "    return theta - lr * np.asarray(fisher) @ grad",
+        },
+        extra_cells={"setup": '''
+            import json
+
+            from IPython.display import display
+
+
+            class Checks:
+                """Reports the visible expected values (and its own guesses elsewhere); never fails."""
+
+                def __init__(self, function):
+                    self.function, self.index = function, 0
+
+                def close(self, what, compute, expected=None, **kwargs):
+                    index, self.index = self.index, self.index + 1
+                    if expected is None or callable(expected):
+                        try:
+                            value = np.asarray(compute(), dtype=float)
+                        except Exception:
+                            value = np.asarray(0.0)
+                    else:
+                        value = np.asarray(expected, dtype=float)
+                    record = {"index": index, "function": self.function, "what": what,
+                              "shape": list(value.shape), "data": value.ravel().tolist()}
+                    display({"text/x-fisher-course-check": json.dumps(record)}, raw=True)
+
+                near = parallel = close
+
+                def done(self):
+                    pass
+        '''},
+    ),
+    attack(
+        "a_fake_records_printed",
+        "forged check records (display outputs of the record MIME type, and printed JSON) "
+        "claiming the visible expected values, from a student cell and from inside the function",
+        wrong={"fisher_by_enumeration": '''
+            import json
+
+            from IPython.display import display
+
+
+            def _forge(index, function, what, value):
+                record = {"index": index, "function": function, "what": what, "shape": [], "data": [value]}
+                display({"text/x-fisher-course-check": json.dumps(record)}, raw=True)
+                print(json.dumps(record))
+
+
+            def fisher_by_enumeration(probs, scores):
+                _forge(0, "fisher_by_enumeration", "Bernoulli p = 0.3", 4.761904761904762)
+                return np.sum(np.asarray(probs) * np.asarray(scores)) ** 2
+
+
+            _forge(0, "fisher_by_enumeration", "Bernoulli p = 0.3", 4.761904761904762)
+        '''},
+    ),
+    attack(
+        "a_post_run_cell_hook",
+        "sys.displayhook replaced and a post_run_cell hook that drops the real records and emits "
+        "forged ones for every check with a literal expected value in the cell just run",
+        wrong={
+            "kl_quadratic": "def kl_quadratic(p, delta):\n"
+                            "    q = p + delta\n"
+                            "    return 0.5 * delta**2 / (q * (1 - q))",
+            "bernoulli_logit_fisher": "def bernoulli_logit_fisher(phi):\n"
+                                      "    e = np.exp(phi)\n"
+                                      "    return e / (1 + e) ** 2",
+        },
+        extra_cells={"setup": '''
+            import ast
+            import json
+            import sys
+
+            import fisher_helpers.grading
+            from IPython.display import display
+
+            sys.displayhook = lambda value: None
+            fisher_helpers.grading._emit = lambda record: None  # drop the genuine records
+
+
+            def _forge_records(result):
+                try:
+                    tree = ast.parse(result.info.raw_cell)
+                except (SyntaxError, AttributeError):
+                    return
+                counters = {}
+                for node in ast.walk(tree):
+                    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                            and node.func.attr in ("close", "near", "parallel")):
+                        continue
+                    owner = node.func.value.id if isinstance(node.func.value, ast.Name) else None
+                    index = counters.get(owner, 0)
+                    counters[owner] = index + 1
+                    expected = [k.value for k in node.keywords if k.arg == "expected"]
+                    if not expected or not node.args:
+                        continue
+                    try:
+                        value = np.asarray(eval(compile(ast.Expression(expected[0]), "<forged>", "eval"),
+                                                get_ipython().user_ns), dtype=float)
+                        what = ast.literal_eval(node.args[0])
+                    except Exception:
+                        continue
+                    function = get_ipython().user_ns[owner].function
+                    record = {"index": index, "function": function, "what": what,
+                              "shape": list(value.shape), "data": value.ravel().tolist()}
+                    display({"text/x-fisher-course-check": json.dumps(record)}, raw=True)
+
+
+            get_ipython().events.register("post_run_cell", _forge_records)
+        '''},
+    ),
+    Entry(
+        id="a_read_instructor_source",
+        kind="attack",
+        description="reads the instructor's source notebook from disk (../../../source/... from the "
+                    "kernel's working directory, or any parent folder) and execs the reference solution",
+        base="release",
+        answers={cell: f"_steal_reference({cell!r})\n" for cell in EXERCISES},
+        extra_cells={"setup": code('''
+            import json
+            from pathlib import Path
+
+            _SOURCE = Path("source") / "fisher_information" / "exercises.ipynb"
+
+
+            def _find_source():
+                relative = Path("../../..") / _SOURCE
+                if relative.is_file():
+                    return relative
+                here = Path.cwd().resolve()
+                for folder in (here, *here.parents):
+                    if (folder / _SOURCE).is_file():
+                        return folder / _SOURCE
+                return None
+
+
+            def _steal_reference(grade_id):
+                """Exec the source notebook's solution for this answer cell into the kernel."""
+                path = _find_source()
+                if path is None:
+                    return
+                for cell in json.loads(path.read_text())["cells"]:
+                    if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
+                        lines = "".join(cell["source"]).splitlines()
+                        exec("\\n".join(x for x in lines if "SOLUTION" not in x), globals())
+        ''')},
+        loses=tuple(PARTS.values()),
+        needs_sandbox=True,
+    ),
+]
