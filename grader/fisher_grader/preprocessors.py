@@ -22,6 +22,7 @@ from traitlets import Unicode
 
 from fisher_grader.reference import Reference, is_test_cell, load_reference
 from fisher_grader.verdict import CellVerdict, judge
+from fisher_helpers.grading import RECORD_MIME
 
 
 def verdict_outputs(verdict: CellVerdict, points: float) -> list[NotebookNode]:
@@ -71,6 +72,10 @@ class GradeOutsideKernel(NbGraderPreprocessor):
         for cell in nb.cells:
             if is_test_cell(cell):
                 self._grade_cell(cell, reference)
+            elif cell.get("cell_type") == "code":
+                # Records are the kernel's messages to this preprocessor; one printed by a
+                # student's own cell means nothing and would only clutter the feedback.
+                cell.outputs = [o for o in cell.get("outputs", []) if RECORD_MIME not in o.get("data", {})]
         return nb, resources
 
     def _grade_cell(self, cell: Any, reference: Reference) -> None:
