@@ -24,7 +24,6 @@ import re
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -36,14 +35,13 @@ from fisher_grader.course import ASSIGNMENT, Course
 from fisher_grader.reference import (
     ExpectedCheck,
     hidden_line_ranges,
-    is_reference_cell,
     is_test_cell,
     load_reference,
     strip_solution_markers,
 )
 from fisher_grader.release import generate_release
 from fisher_grader.report import student_scores
-from fisher_grader.submissions import fill, write_submission
+from fisher_grader.submissions import fill, reference_answers, write_submission
 from fisher_helpers.grading import decode_value
 from tests.catalog import EXERCISE_OF_CELL, EXERCISES, PARTS, Entry, all_entries
 from tests.course_copy import REPO, copy_course
@@ -107,16 +105,6 @@ class Graded:
         """The feedback HTML's text: tags removed, entities decoded."""
         path = self.course.folder("feedback", ASSIGNMENT, student) / "exercises.html"
         return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
-
-
-def reference_answers(source: Path) -> dict[str, str]:
-    """The source notebook's solution cells without their markers: a correct submission."""
-    nb = nbformat.read(source, as_version=4)
-    return {
-        c.metadata["nbgrader"]["grade_id"]: strip_solution_markers(c.source)
-        for c in nb.cells
-        if is_reference_cell(c) and c.metadata["nbgrader"].get("solution")
-    }
 
 
 def build_submission(entry: Entry, release: Any, reference: dict[str, str]) -> Any:

@@ -54,6 +54,18 @@ def fill(release: Any, answers: Mapping[str, str], extra_cells: Mapping[str, str
     return nb
 
 
+def reference_answers(source_notebook: Path) -> dict[str, str]:
+    """The source notebook's solution code cells without their markers: a correct submission."""
+    from fisher_grader.reference import is_reference_cell, strip_solution_markers
+
+    nb = nbformat.read(source_notebook, as_version=4)
+    return {
+        c.metadata["nbgrader"]["grade_id"]: strip_solution_markers(c.source)
+        for c in nb.cells
+        if is_reference_cell(c) and c.metadata["nbgrader"].get("solution")
+    }
+
+
 def write_submission(nb: Any, submitted_root: Path, student: str, assignment: str,
                      notebook: str = "exercises") -> Path:
     """Write ``nb`` as ``<submitted_root>/<student>/<assignment>/<notebook>.ipynb``."""

@@ -8,31 +8,14 @@ random streams (loop vs vectorized, other sampling methods and orientations, ddo
 from __future__ import annotations
 
 from tests.catalog import correct
+from tests.fixtures.make_samples import ALICE
 
 ALTERNATIVES = [
-    correct("c_loops_and_floats", "loops, Python floats and the math module where inputs are scalars", {
-        "ex1_code": '''
-            def bernoulli_score(x, p):
-                p = np.asarray(p, dtype=float)
-                return np.where(np.asarray(x) == 1, 1 / p, -1 / (1 - p))
-
-
-            def bernoulli_fisher(p):
-                return 1 / p + 1 / (1 - p)
-        ''',
-        "ex2_code": '''
-            def gaussian_mean_fisher(n, sigma2):
-                return np.divide(n, sigma2)
-
-
-            def mc_score_variance(n, sigma2, mu=0.0, reps=20000, seed=0):
-                rng = np.random.default_rng(seed)
-                scores = np.empty(reps)
-                for r in range(reps):
-                    sample = rng.normal(mu, np.sqrt(sigma2), size=n)
-                    scores[r] = np.sum(sample - mu) / sigma2
-                return float(scores.var(ddof=1))
-        ''',
+    correct("c_sample_alice", "the shipped sample student alice: np.where, loops, scipy.special.expit, "
+            "solve for the inverse, eig with the other sign, a harmless print and warning",
+            {cell: src for cell, src in ALICE.items() if cell.endswith("_code")}),
+    correct("c_loops_and_floats", "loops, Python floats and the math module where inputs are scalars "
+            "(the exercises alice writes otherwise)", {
         "ex3_code": '''
             def reparameterize_fisher(fisher_theta, jacobian):
                 if np.ndim(fisher_theta) == 0:
@@ -90,28 +73,6 @@ ALTERNATIVES = [
 
             def jeffreys_exponential(lam):
                 return np.sqrt(1 / np.square(lam))
-        ''',
-        "ex7_code": '''
-            def _sigmoid(z):
-                return 1 / (1 + np.exp(-z))
-
-
-            def logistic_hessian(X, w):
-                n, d = np.shape(X)
-                H = np.zeros((d, d))
-                for x in X:
-                    s = _sigmoid(x @ w)
-                    H += s * (1 - s) * np.outer(x, x)
-                return H / n
-
-
-            def logistic_empirical_fisher(X, y, w):
-                n, d = np.shape(X)
-                F = np.zeros((d, d))
-                for x, label in zip(X, y):
-                    g = (_sigmoid(x @ w) - label) * x
-                    F += np.outer(g, g)
-                return F / n
         ''',
         "ex8_code": '''
             def diagonal_empirical_fisher(X, y, w):
