@@ -1,28 +1,83 @@
 """Grade every submission of an assignment: the engine behind ``course grade``.
 
-This first version runs nbgrader's own autograde once per submission, in this process and
-one after another. It is the reference behaviour the sandboxed, parallel engine must match.
+The coordinator (this module) and its workers share the work like this:
+
+1. take the gradebook's lock (:class:`~fisher_grader.store.GradebookLock`): one run at a
+   time per gradebook; a second one waits, then finds the work done;
+2. tidy what a killed run left, and take in a learning-management system's zip if given;
+3. build the assignment's template (:mod:`fisher_grader.template`) and check that the
+   sandbox works on this machine (refusing to go on without it unless told to);
+4. list the submissions under ``submitted/`` and skip those the journal says are graded,
+   unchanged, against the unchanged assignment (unless ``force``);
+5. fan the rest out to worker processes (:mod:`fisher_grader.workers`), each grading one
+   submission at a time in a fresh sandboxed kernel (:mod:`fisher_grader.task`);
+6. store each result as it arrives (:mod:`fisher_grader.store`): files, then grades and
+   journal in one transaction. The coordinator is the gradebook's only writer;
+7. export the grades CSV and return a :class:`BatchSummary`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from fisher_grader.course import Course
+from sqlalchemy.exc import SAWarning
+
+from fisher_grader import sandbox
+from fisher_grader.course import GRADED_NOTEBOOK, Course
+from fisher_grader.progress import Progress
 from fisher_grader.report import StudentScore, student_scores, write_csv
+from fisher_grader.store import GradebookLock, journal, lock_path, remove_leftovers, store_result
+from fisher_grader.task import HELPER_PACKAGES, GradingOptions, GradingResult, GradingTask, WorkerConfig, fast_temp_dir
+from fisher_grader.template import build_template, submission_fingerprint
+from fisher_grader.workers import WorkerPool
+from fisher_grader.zip_intake import collect_zip
+
+#: Extra time a worker gets beyond the submission's own limit before it is killed.
+TASK_MARGIN_SECONDS = 120.0
+
+
+@dataclass
+class BatchOptions:
+    """How ``course grade`` runs (see ``course grade --help``)."""
+
+    force: bool = False
+    workers: int | None = None  # default: one per CPU
+    sandboxed: bool = True
+    limits: sandbox.Limits | None = None  # default: the course's cell timeout, the rest as Limits
+    max_notebook_mb: float = 20.0
+    zip: Path | None = None
+    progress: bool = True
+    wait_for_lock: bool = True
 
 
 @dataclass
 class BatchSummary:
     """What one ``course grade`` run did."""
 
-    graded: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
+    graded: list[str] = field(default_factory=list)  # recorded; ran without trouble
+    failed: dict[str, str] = field(default_factory=dict)  # recorded; something went wrong: why
+    errors: dict[str, str] = field(default_factory=dict)  # not graded at all (retried next run): why
+    skipped: list[str] = field(default_factory=list)  # graded before and unchanged
+    collected: list[str] = field(default_factory=list)  # taken from a zip
     seconds: float = 0.0
-    sandboxed: bool = False
+    sandboxed: bool = True
+    workers: int = 0
+    waited_seconds: float = 0.0  # for another run's lock
     scores: list[StudentScore] = field(default_factory=list)
+    results: list[GradingResult] = field(default_factory=list)  # this run's, without their files
+
+    @property
+    def recorded(self) -> int:
+        return len(self.graded) + len(self.failed)
 
 
 def submitted_students(course: Course, assignment: str) -> list[str]:
@@ -30,27 +85,131 @@ def submitted_students(course: Course, assignment: str) -> list[str]:
     submitted = course.root / "submitted"
     if not submitted.is_dir():
         return []
-    return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
+    return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir() and not p.name.startswith("."))
 
 
-def grade_all(course: Course, assignment: str, *, force: bool = False) -> BatchSummary:
-    """Autograde, write feedback and export grades for every submitted student."""
+def default_limits(course: Course) -> sandbox.Limits:
+    """The course's own cell timeout (``Execute.timeout``), and the default for everything else."""
+    timeout = course.config().Execute.get("timeout")
+    return sandbox.Limits(cell_seconds=float(timeout)) if timeout else sandbox.Limits()
+
+
+def grade_all(course: Course, assignment: str, *, force: bool = False, options: BatchOptions | None = None,
+              notify: Callable[[str], None] | None = None) -> BatchSummary:
+    """Grade, write feedback for and export every submission of ``assignment`` (see the module)."""
+    options = options or BatchOptions(force=force)
+    options.force = options.force or force
+    say = notify or (lambda message: print(message, file=sys.stderr))
+    warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's, about its own sessions
     started = time.monotonic()
-    summary = BatchSummary()
-    api = course.api(graded_only=True)
-    for student in submitted_students(course, assignment):
-        already = course.folder("autograded", assignment, student).is_dir()
-        if already and not force:
-            summary.skipped.append(student)
-            continue
-        result = api.autograde(assignment, student, force=force, create=True)
-        if not result.get("success"):
-            error = (result.get("error") or result.get("log") or "autograde failed").strip()
-            summary.failed[student] = error.splitlines()[-1]
-            continue
-        api.generate_feedback(assignment, student, force=True)
-        summary.graded.append(student)
-    summary.scores = student_scores(course.db_url, assignment)
-    write_csv(summary.scores, course.root / "grades.csv")
-    summary.seconds = time.monotonic() - started
+    _tools_on_path()
+    summary = BatchSummary(sandboxed=options.sandboxed)
+    lock = GradebookLock(lock_path(course.db_url, course.root))
+    if not lock.acquire(wait=False):
+        if not options.wait_for_lock:
+            raise RuntimeError(f"another `course grade` (pid {lock.holder()}) is grading with this gradebook")
+        say(f"another `course grade` (pid {lock.holder()}) is grading with this gradebook; waiting for it")
+        waiting = time.monotonic()
+        lock.acquire(wait=True)
+        summary.waited_seconds = time.monotonic() - waiting
+    run_dir = _run_dir()
+    try:
+        remove_leftovers(course.root, assignment)
+        if options.zip is not None:
+            summary.collected = collect_zip(course, assignment, options.zip)
+        template = build_template(course, assignment, run_dir / "template", notebooks=(GRADED_NOTEBOOK,),
+                                  helper_packages=HELPER_PACKAGES)
+        hidden = (str(course.root), str(run_dir))
+        if options.sandboxed:
+            show = sandbox.runtime_paths([*hidden, *_home()], HELPER_PACKAGES)
+            sandbox.probe(show, hidden=str(course.root))
+        limits = options.limits or default_limits(course)
+        grading = GradingOptions(limits=limits, sandboxed=options.sandboxed, max_notebook_mb=options.max_notebook_mb)
+        done = {} if options.force else journal(course.db_url, template.course_id, assignment)
+        tasks, fingerprints = [], {}
+        for student in submitted_students(course, assignment):
+            folder = course.folder("submitted", assignment, student)
+            fingerprints[student] = submission_fingerprint(folder)
+            entry = done.get(student)
+            if (entry is not None and entry.submission_fingerprint == fingerprints[student]
+                    and entry.assignment_fingerprint == template.fingerprint):
+                summary.skipped.append(student)
+                continue
+            tasks.append(GradingTask(assignment, student, folder, template.root, grading))
+        summary.workers = min(options.workers or os.cpu_count() or 1, len(tasks))
+        if tasks:
+            config = WorkerConfig(hidden=(*hidden, *_home()), sandboxed=options.sandboxed,
+                                  preload=template.imports, scratch=str(run_dir))
+            progress = Progress(len(tasks), f"grading {assignment}", enabled=options.progress)
+            try:
+                with WorkerPool(summary.workers, config,
+                                task_timeout=limits.submission_seconds + TASK_MARGIN_SECONDS) as pool:
+                    for result in pool.grade(tasks):
+                        _store(course, template.course_id, template.fingerprint, fingerprints, result, summary)
+                        progress.advance(failed=result.status == "problem", error=result.status == "error")
+            finally:
+                progress.close()
+        summary.scores = student_scores(course.db_url, assignment)
+        write_csv(summary.scores, course.root / "grades.csv")
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        lock.release()
+        summary.seconds = time.monotonic() - started
     return summary
+
+
+def _store(course: Course, course_id: str, assignment_fingerprint: str, fingerprints: dict[str, str],
+           result: GradingResult, summary: BatchSummary) -> None:
+    if result.recorded:
+        try:
+            store_result(course.root, course.db_url, course_id, result,
+                         submission_fingerprint=fingerprints[result.student],
+                         assignment_fingerprint=assignment_fingerprint)
+        except Exception as exc:  # e.g. a full disk: this student is not graded, the run goes on
+            result.status, result.error = "error", f"not stored: {type(exc).__name__}: {exc}"
+    if result.status == "graded":
+        summary.graded.append(result.student)
+    elif result.status == "problem":
+        summary.failed[result.student] = result.problems[0] if result.problems else "see the feedback"
+    else:
+        summary.errors[result.student] = result.error or "unknown error"
+    result.autograded, result.feedback = {}, {}
+    summary.results.append(result)
+
+
+def _tools_on_path() -> None:
+    """nbgrader runs ``alembic`` when it creates a gradebook: this environment's must be found."""
+    bin_dir = os.path.dirname(sys.executable)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def _home() -> tuple[str, ...]:
+    home = os.path.expanduser("~")
+    return (home,) if home not in ("/", "") else ()
+
+
+RUN_PREFIX = "course-grade-run-"
+
+
+def _run_dir() -> Path:
+    """A private folder for this run's template and scratch; folders of dead runs are removed."""
+    base = Path(fast_temp_dir())
+    for stale in base.glob(f"{RUN_PREFIX}*"):
+        with contextlib.suppress(OSError, ValueError):
+            pid = int((stale / "pid").read_text())
+            if stale.stat().st_uid == os.getuid() and not _alive(pid):
+                shutil.rmtree(stale, ignore_errors=True)
+    run_dir = Path(tempfile.mkdtemp(prefix=RUN_PREFIX, dir=base))
+    (run_dir / "pid").write_text(str(os.getpid()))
+    return run_dir
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

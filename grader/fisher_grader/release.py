@@ -5,6 +5,7 @@ from __future__ import annotations
 from nbgrader.api import Gradebook, MissingEntry
 
 from fisher_grader.course import Course
+from fisher_grader.store import GradebookLock, lock_path
 
 
 class ReleaseFailed(RuntimeError):
@@ -37,7 +38,12 @@ def generate_release(course: Course, assignment: str) -> None:
     """
     if not course.folder("source", assignment).is_dir():
         raise ReleaseFailed(f"no source/{assignment} folder in {course.root}")
-    _refuse_if_grades_would_be_lost(course, assignment)
-    result = course.api().generate_assignment(assignment, force=True, create=True)
+    lock = GradebookLock(lock_path(course.db_url, course.root))
+    lock.acquire(wait=True)  # never rewrite the gradebook under a running `course grade`
+    try:
+        _refuse_if_grades_would_be_lost(course, assignment)
+        result = course.api().generate_assignment(assignment, force=True, create=True)
+    finally:
+        lock.release()
     if not result.get("success"):
         raise ReleaseFailed(result.get("error") or result.get("log") or "generate_assignment failed")

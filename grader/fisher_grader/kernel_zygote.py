@@ -1,0 +1,196 @@
+"""The kernel parent: a clean, pre-imported process that forks one fresh kernel per submission.
+
+Starting a Python kernel costs most of a second (interpreter, IPython, ipykernel, NumPy, the
+course's helpers); the notebook itself runs in a fraction of that. A grading worker therefore
+starts this process once, as ``python -m fisher_grader.kernel_zygote FD`` with a scrubbed
+environment: it imports the kernel's modules, then forks a new child for every submission.
+The child enters its own sandbox (:mod:`fisher_grader.sandbox`) and becomes the kernel, so
+each student gets a kernel that shares nothing with any other: a copy of a parent that never
+ran student code.
+
+The parent must never hold anything private, because a forked kernel inherits its memory and
+student code can read its own memory: it is started by ``exec`` (not forked from the
+grader, which holds the reference solution), with a minimal environment, and it never reads
+a notebook, the gradebook or the course. It only receives launch requests.
+
+Protocol (JSON messages over a ``SOCK_SEQPACKET`` socket, file descriptor ``FD``):
+
+* parent → worker ``{"event": "ready", "seconds": ..., "threads": n}`` once imported;
+* worker → parent ``{"op": "launch", "id": n, "connection_file": ..., "spec": {...} | null,
+  "limits": {...}, "workdir": ..., "env": {...}}``; reply ``{"id": n, "ok": true,
+  "supervisor": pid, "pid": pid}`` with a pidfd of the supervisor attached, or
+  ``{"id": n, "ok": false, "error": ...}``;
+* parent → worker ``{"event": "exit", "supervisor": pid, "code": code}`` when one ends;
+* end of file (the worker is gone): the parent exits, and with it every kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+from fisher_grader.sandbox import Limits, SandboxError, SandboxSpec, launch, seal
+
+#: Always imported: what ``IPKernelApp`` needs. The worker adds the assignment's own imports.
+KERNEL_MODULES = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",
+    "IPython.core.interactiveshell",
+    "IPython.core.completer",
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.oinspect",
+    "IPython.extensions.storemagic",
+    "IPython.utils.wildcard",
+    "IPython.display",
+    "matplotlib_inline.backend_inline",
+    "tornado.platform.asyncio",
+    "comm",
+    "faulthandler",
+    "pdb",
+    "sqlite3",
+)
+MESSAGE_BYTES = 1 << 20
+
+
+def preload(modules: list[str]) -> list[str]:
+    """Import ``modules`` (best effort); return those that failed."""
+    failed = []
+    for name in (*KERNEL_MODULES, *modules):
+        try:
+            importlib.import_module(name)
+        except Exception:  # a missing optional module only costs speed
+            failed.append(name)
+    with contextlib.suppress(Exception):  # load the font list now rather than in every kernel
+        import matplotlib.font_manager
+
+        matplotlib.font_manager.fontManager.get_font_names()
+    gc.collect()
+    gc.freeze()  # kernels share these pages: keep their garbage collector from touching (copying) them
+    return failed
+
+
+def run_kernel(connection_file: str, env: dict[str, str]) -> None:
+    """In the forked child, once sandboxed: become an IPython kernel on ``connection_file``."""
+    os.environ.clear()
+    os.environ.update(env)
+    import random
+
+    random.seed()  # a fork copies the parent's random state; a fresh kernel would not share it
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed()
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    app.initialize(["-f", connection_file, "--HistoryManager.hist_file=:memory:",
+                    "--IPKernelApp.log_level=CRITICAL", "--IPKernelApp.quiet=True"])
+    seal()  # the sockets exist: from here on the socket folder is read-only
+    app.start()
+
+
+def _send(sock: socket.socket, message: dict[str, Any], fds: list[int] | None = None) -> None:
+    data = json.dumps(message).encode()
+    if fds:
+        socket.send_fds(sock, [data], fds)
+    else:
+        sock.send(data)
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def _handle_launch(sock: socket.socket, request: dict[str, Any], running: set[int]) -> None:
+    spec = request.get("spec")
+    sandbox = SandboxSpec(show=tuple(spec["show"]), writable=tuple(spec["writable"]), seed=spec.get("seed"),
+                          hostname=spec.get("hostname", "sandbox")) if spec else None
+    limits = Limits(**request["limits"])
+    connection_file, env = request["connection_file"], request["env"]
+    try:
+        launched = launch(lambda: run_kernel(connection_file, env), limits=limits, spec=sandbox,
+                          workdir=request.get("workdir"))
+    except (SandboxError, OSError) as exc:
+        _send(sock, {"id": request["id"], "ok": False, "error": str(exc)})
+        return
+    running.add(launched.supervisor)
+    pidfd = _pidfd(launched.supervisor)
+    reply = {"id": request["id"], "ok": True, "supervisor": launched.supervisor, "pid": launched.pid}
+    _send(sock, reply, [pidfd] if pidfd is not None else None)
+    if pidfd is not None:
+        os.close(pidfd)
+
+
+def _reap(sock: socket.socket, running: set[int]) -> None:
+    while running:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        running.discard(pid)
+        code = os.waitstatus_to_exitcode(status)
+        with contextlib.suppress(OSError):
+            _send(sock, {"event": "exit", "supervisor": pid, "code": code})
+
+
+def _die_with_parent(parent: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def main(argv: list[str]) -> int:
+    fd, parent = int(argv[1]), int(argv[2])
+    modules = json.loads(argv[3]) if len(argv) > 3 else []
+    _die_with_parent(parent)
+    sock = socket.socket(fileno=fd)
+    started = time.monotonic()
+    failed = preload(modules)
+    threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else threading.active_count()
+    _send(sock, {"event": "ready", "seconds": time.monotonic() - started, "failed": failed, "threads": threads})
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    running: set[int] = set()
+    while True:
+        ready, _, _ = select.select([sock, wake_r], [], [])
+        if wake_r in ready:
+            os.read(wake_r, 4096)
+            _reap(sock, running)
+        if sock in ready:
+            try:
+                data = sock.recv(MESSAGE_BYTES)
+            except InterruptedError:
+                continue
+            if not data:
+                return 0
+            request = json.loads(data)
+            if request.get("op") == "launch":
+                _handle_launch(sock, request, running)
+                _reap(sock, running)
+            elif request.get("op") == "quit":
+                return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

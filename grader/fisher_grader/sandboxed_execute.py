@@ -1,0 +1,290 @@
+"""nbgrader's ``Execute`` for untrusted notebooks: sandboxed kernel, hard limits, a result always.
+
+nbgrader's own ``Execute`` stops grading a submission when its kernel dies or stops
+answering, and keeps whatever a cell prints. Here, instead:
+
+* the kernel is a sandboxed one (:class:`~fisher_grader.sandboxed_kernel.SandboxedKernelManager`);
+* every cell has a wall-clock limit (nbgrader's ``Execute.timeout``) and the notebook as a
+  whole another (``submission_timeout``): when it is used up, the running cell is
+  interrupted and the remaining cells are not run;
+* when the kernel dies (``os._exit``, a crash, a kill), the cell gets an error output that
+  says how, and the remaining cells are not run;
+* outputs beyond ``output_limit_mb`` per notebook are cut (the check records test cells
+  emit are always kept).
+
+Either way the notebook comes out with outputs for what ran, so nbgrader's next steps grade
+it as usual: tests that did not run score nothing. What happened is also listed in
+``resources["fisher_grading"]`` for the grading notes and the batch summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import signal
+import time
+from datetime import datetime
+from typing import Any
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Bool, Float, List, Unicode, default
+
+from fisher_grader.reference import is_test_cell
+from fisher_grader.sandboxed_kernel import SandboxedKernelManager
+from fisher_helpers.grading import RECORD_MIME
+
+#: Key of the execution report in nbconvert's ``resources``.
+REPORT = "fisher_grading"
+#: Every report of this process, in order, for the grading task to collect.
+reports: list[dict[str, Any]] = []
+
+
+def describe_exit(code: int | None) -> str:
+    """Why a kernel ended, in words a student understands, from its exit code."""
+    if code is None:
+        return "the kernel stopped responding and was stopped"
+    signum = -code if code < 0 else code - 128 if code > 128 else 0
+    if signum:
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = f"signal {signum}"
+        causes = {
+            "SIGSEGV": "crashed with a segmentation fault (native code, such as ctypes, touched memory it must not)",
+            "SIGBUS": "crashed with a bus error (native code touched memory it must not)",
+            "SIGABRT": "aborted (a native library gave up)",
+            "SIGKILL": "was killed: it went over a time or memory limit",
+            "SIGXCPU": "used up its CPU time",
+            "SIGXFSZ": "wrote a file larger than allowed",
+        }
+        return f"the kernel {causes.get(name, 'was killed')} ({name})"
+    return (f"the kernel exited with status {code} "
+            "(the notebook called os._exit(), exit() or quit(), or stopped the kernel)")
+
+
+def error_output(ename: str, message: str) -> NotebookNode:
+    return from_dict({"output_type": "error", "ename": ename, "evalue": message,
+                      "traceback": [f"{ename}: {message}"]})
+
+
+class SandboxedExecute(Execute):
+    """Run a submission's cells in a sandboxed kernel, within limits, whatever the code does."""
+
+    submission_timeout = Float(
+        300.0, help="Wall-clock seconds for the whole notebook, kernel start included."
+    ).tag(config=True)
+    output_limit_mb = Float(4.0, help="Outputs kept per notebook, in MiB; the rest is cut.").tag(config=True)
+    skip_execution = Bool(
+        False, help="Do not run anything: the notebook stands in for one that could not be read."
+    ).tag(config=True)
+    memory_limit_mb = Float(0.0, help="The kernel's memory limit, to name it when a cell runs out.").tag(config=True)
+    process_limit = Float(0.0, help="The kernel's process limit, to name it when a cell hits it.").tag(config=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["kernel_manager_class"] = SandboxedKernelManager  # nbgrader's Execute forces its own
+        super().__init__(**kwargs)
+
+    @default("shutdown_kernel")
+    def _shutdown_kernel_default(self) -> str:
+        return "immediate"  # nothing in a student's kernel is worth a graceful shutdown
+
+    def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> tuple[NotebookNode, Any]:
+        resources = resources if resources is not None else {}
+        report = resources.setdefault(REPORT, {})
+        report.update({"notes": report.get("notes", []), "problems": report.get("problems", []),
+                       "kernel_seconds": 0.0, "cells_run": 0, "executed": not self.skip_execution})
+        self._report = report
+        reports.append(report)
+        if self.skip_execution:
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    cell.outputs, cell.execution_count = [], None
+            return nb, resources
+        self._deadline = time.monotonic() + self.submission_timeout
+        self._cell_limit = float(self.timeout) if self.timeout else math.inf
+        self._stopped = False
+        self._output_bytes = 0
+        self._cut = False
+        started = time.monotonic()
+        try:
+            return super().preprocess(nb, resources, km)
+        except Exception as exc:
+            if not report["cells_run"]:  # the kernel did not start: the grader's trouble, not the notebook's
+                report["kernel_failed"] = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            report["seconds"] = time.monotonic() - started
+
+    # --------------------------------------------------------------- one cell at a time
+
+    def preprocess_cell(self, cell: NotebookNode, resources: Any, index: int) -> tuple[NotebookNode, Any]:
+        if cell.cell_type != "code" or not cell.source.strip():
+            return cell, resources
+        if self._stopped:
+            cell.outputs, cell.execution_count = [], None
+            return cell, resources
+        left = self._deadline - time.monotonic()
+        if left <= 1:
+            self._stop(cell, "SubmissionTimeout",
+                       f"the notebook used up its {self.submission_timeout:g} s; this cell and the ones after it "
+                       "were not run")
+            return cell, resources
+        limit = min(self._cell_limit, left)
+        self.timeout = max(1, math.floor(limit))
+        whole = limit < self._cell_limit
+        message = (f"the notebook used up its {self.submission_timeout:g} s in this cell, which was interrupted"
+                   if whole else f"this cell ran longer than {self.timeout} s and was interrupted "
+                   "(an endless loop?)")
+        self.error_on_timeout = {"ename": "CellTimeoutError", "evalue": message,
+                                 "traceback": [f"CellTimeoutError: {message}"]}
+        try:
+            super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            why = describe_exit(self._exit_code())
+            self._stop(cell, "KernelDied", f"{why}; the cells after this one were not run")
+            return cell, resources
+        except (CellTimeoutError, TimeoutError, asyncio.TimeoutError):
+            self._kill()
+            self._stop(cell, "CellTimeoutError",
+                       f"{message}, and the kernel did not recover, so it was stopped; the cells after this one "
+                       "were not run")
+            return cell, resources
+        finally:
+            self._report["cells_run"] += 1
+            self._report["kernel_seconds"] += _kernel_seconds(cell)
+        if any(o.get("output_type") == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs):
+            self._report["problems"].append(f"cell {_cell_name(cell, index, self.nb.cells)}: {message}")
+            if whole:
+                self._stopped = True
+        for problem in _limit_problems(cell, self.memory_limit_mb, self.process_limit):
+            self._report["problems"].append(f"cell {_cell_name(cell, index, self.nb.cells)}: {problem}")
+        return cell, resources
+
+    def _stop(self, cell: NotebookNode, ename: str, message: str) -> None:
+        cell.outputs.append(error_output(ename, message))
+        self._stopped = True
+        index = next((i for i, c in enumerate(self.nb.cells) if c is cell), 0)
+        self._report["problems"].append(f"cell {_cell_name(cell, index, self.nb.cells)}: {message}")
+
+    def _exit_code(self) -> int | None:
+        km = self.km
+        if km is None:
+            return None
+        code = getattr(km, "exit_code", None)
+        return code
+
+    def _kill(self) -> None:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if process is not None:
+            process.kill()
+            process.wait(timeout=5)
+
+    async def _async_poll_kernel_alive(self) -> None:
+        while True:  # nbclient checks every second; a dead kernel is noticed sooner here
+            await asyncio.sleep(0.1)
+            try:
+                await self._async_check_alive()
+            except DeadKernelError:
+                assert self.task_poll_for_reply is not None
+                self.task_poll_for_reply.cancel()
+                return
+
+    # --------------------------------------------------------------- bounded outputs
+
+    def output(self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None,
+               cell_index: int) -> NotebookNode | None:
+        content = msg.get("content", {})
+        data = content.get("data") or {}
+        if RECORD_MIME in data and len(str(data[RECORD_MIME])) < 65536:
+            return super().output(outs, msg, display_id, cell_index)  # a check record: always kept
+        size = _size(content)
+        budget = int(self.output_limit_mb * (1 << 20)) - self._output_bytes
+        if size <= budget:
+            self._output_bytes += size
+            return super().output(outs, msg, display_id, cell_index)
+        if msg["msg_type"] == "stream" and budget > 0:
+            content["text"] = content.get("text", "")[:budget]
+            self._output_bytes += budget
+            super().output(outs, msg, display_id, cell_index)
+        if not self._cut:
+            self._cut = True
+            note = (f"\n[output cut: this notebook printed more than {self.output_limit_mb:g} MiB; "
+                    "the rest was dropped]\n")
+            outs.append(from_dict({"output_type": "stream", "name": "stderr", "text": note}))
+            self._report["notes"].append(
+                f"The notebook's output passed {self.output_limit_mb:g} MiB; the rest was not kept.")
+        return None
+
+
+def _limit_problems(cell: NotebookNode, memory_mb: float, processes: float) -> list[str]:
+    """What a cell's errors say about the sandbox's limits (out of memory, too many processes)."""
+    problems = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") != "error":
+            continue
+        ename, evalue = output.get("ename", ""), str(output.get("evalue", ""))
+        if ename == "MemoryError":
+            limit = f" (the limit is {memory_mb:g} MiB)" if memory_mb else ""
+            problems.append(f"it ran out of memory{limit}")
+        elif ename == "BlockingIOError" or "Resource temporarily unavailable" in evalue:
+            limit = f" (the limit is {processes:g}, threads included)" if processes else ""
+            problems.append(f"it tried to start too many processes{limit}")
+    return problems
+
+
+def _size(content: dict[str, Any]) -> int:
+    total = len(content.get("text", "") or "")
+    for value in (content.get("data") or {}).values():
+        total += len(value) if isinstance(value, str | bytes) else len(str(value))
+    total += sum(len(line) for line in content.get("traceback", []) or [])
+    return total
+
+
+def _cell_name(cell: NotebookNode, index: int, cells: list[NotebookNode] | None = None) -> str:
+    """A cell as a student finds it: its grade id, or its number and the graded cell before it."""
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    if grade_id:
+        return grade_id
+    before = next((c.metadata["nbgrader"]["grade_id"] for c in reversed((cells or [])[:index])
+                   if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")), None)
+    return f"{index + 1}" + (f" (the cell after {before})" if before else "")
+
+
+def _kernel_seconds(cell: NotebookNode) -> float:
+    """The time the kernel spent on a cell, from its own timestamps (0 if unknown)."""
+    timing = cell.get("metadata", {}).get("execution", {})
+    try:
+        start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+        end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return 0.0
+    return max(0.0, (end - start).total_seconds())
+
+
+class GradingNotes(NbGraderPreprocessor):
+    """Put what the grader had to do about a submission at the top of its autograded notebook.
+
+    It also drops check records from cells that are not test cells (a pasted copy of a
+    test reports too, but nothing judges those records).
+
+    The notes come from the intake (``notes``: a renamed notebook, a converted format, restored
+    test cells...) and from execution (a kernel that died, a time limit, output cut), so the
+    student reads in the feedback why a part scored nothing.
+    """
+
+    notes = List(Unicode(), help="Notes about the submission found before it ran.").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: Any) -> tuple[NotebookNode, Any]:
+        for cell in nb.cells:  # check records outside test cells are noise (a pasted copy of a test)
+            if cell.cell_type == "code" and not is_test_cell(cell):
+                cell.outputs = [o for o in cell.get("outputs", []) if RECORD_MIME not in o.get("data", {})]
+        report = resources.get(REPORT, {})
+        lines = [*self.notes, *report.get("problems", []), *report.get("notes", [])]
+        if lines:
+            text = "**Notes from the autograder**\n\n" + "\n".join(f"- {line}" for line in lines)
+            cell = from_dict({"cell_type": "markdown", "metadata": {"tags": ["autograder-notes"]},
+                              "source": text, "id": "autograder-notes"})
+            nb.cells.insert(0, cell)
+        return nb, resources

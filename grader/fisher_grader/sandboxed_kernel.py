@@ -1,0 +1,362 @@
+"""Kernels for autograding: forked from the worker's kernel parent, one sandbox each.
+
+nbgrader's ``Execute`` preprocessor (nbclient) starts kernels through a jupyter_client
+``KernelManager``. :class:`SandboxedKernelManager` keeps that interface but gets each kernel
+from the worker's :class:`KernelParent` (see :mod:`fisher_grader.kernel_zygote`) instead of
+starting a new Python: the kernel talks over IPC sockets (a kernel in a network namespace
+cannot be reached over TCP) in a directory of its own, and is stopped by killing its sandbox.
+
+What a kernel gets (where its sockets live, which paths it sees, its limits) is the
+:class:`KernelSettings` in force, set by the grading task around each submission with
+:func:`kernel_settings`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from queue import Empty
+from typing import Any
+
+import zmq
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.connect import KernelConnectionInfo
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
+
+from fisher_grader.sandbox import SANDBOX_HOME, Limits, SandboxSpec, hand_over
+
+MESSAGE_BYTES = 1 << 20
+#: The largest single message a kernel may send; a larger one drops the connection.
+MAX_KERNEL_MESSAGE_BYTES = 256 << 20
+
+
+class KernelStartError(RuntimeError):
+    """The kernel parent could not start a kernel (the sandbox failed, or the parent died)."""
+
+
+class KernelParent:
+    """The worker's handle on its kernel parent process (one per worker)."""
+
+    def __init__(self, modules: list[str], env: dict[str, str]) -> None:
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._sock = mine
+        self._lock = threading.Lock()
+        self._next = 0
+        self._exits: dict[int, int] = {}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "fisher_grader.kernel_zygote", str(theirs.fileno()), str(os.getpid()),
+             json.dumps(modules)],
+            pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, cwd="/",
+            start_new_session=True,
+        )
+        theirs.close()
+        self.ready: dict[str, Any] | None = None
+
+    def wait_ready(self) -> dict[str, Any]:
+        """Block until the parent has done its imports; return its report."""
+        with self._lock:
+            while self.ready is None:
+                message, _ = self._receive(timeout=120)
+                if message.get("event") == "ready":
+                    self.ready = message
+                else:
+                    self._note(message)
+        return self.ready
+
+    def launch(self, connection_file: str, spec: SandboxSpec | None, limits: Limits, workdir: str | None,
+               env: dict[str, str]) -> tuple[int, int, int | None]:
+        """Start a kernel; return (supervisor pid, kernel pid, pidfd of the supervisor)."""
+        self.wait_ready()
+        with self._lock:
+            self._next += 1
+            request = {
+                "op": "launch", "id": self._next, "connection_file": connection_file,
+                "spec": None if spec is None else {"show": list(spec.show), "writable": list(spec.writable),
+                                                   "seed": spec.seed, "hostname": spec.hostname},
+                "limits": asdict(limits), "workdir": workdir, "env": env,
+            }
+            try:
+                self._sock.send(json.dumps(request).encode())
+            except OSError as exc:
+                raise KernelStartError(f"the kernel parent is gone ({exc})") from None
+            while True:
+                message, fds = self._receive(timeout=60)
+                if message.get("id") == self._next:
+                    break
+                self._note(message)
+                for fd in fds:
+                    os.close(fd)
+        if not message.get("ok"):
+            raise KernelStartError(f"could not start a sandboxed kernel: {message.get('error')}")
+        return int(message["supervisor"]), int(message["pid"]), (fds[0] if fds else None)
+
+    def exit_code(self, supervisor: int, timeout: float = 0.0) -> int | None:
+        """The exit code of a finished kernel (negative: killed by that signal), if known."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while supervisor not in self._exits:
+                left = deadline - time.monotonic()
+                try:
+                    message, fds = self._receive(timeout=max(left, 0))
+                except TimeoutError:
+                    return None
+                self._note(message)
+                for fd in fds:
+                    os.close(fd)
+            return self._exits[supervisor]
+
+    def close(self) -> None:
+        """Stop the parent (it exits when its socket closes; its kernels die with it)."""
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def _note(self, message: dict[str, Any]) -> None:
+        if message.get("event") == "exit":
+            self._exits[int(message["supervisor"])] = int(message["code"])
+
+    def _receive(self, timeout: float) -> tuple[dict[str, Any], list[int]]:
+        ready, _, _ = select.select([self._sock], [], [], timeout)
+        if not ready:
+            if self.process.poll() is not None:
+                raise KernelStartError(f"the kernel parent exited with status {self.process.returncode}")
+            raise TimeoutError("no message from the kernel parent")
+        data, fds, _, _ = socket.recv_fds(self._sock, MESSAGE_BYTES, 4)
+        if not data:
+            raise KernelStartError("the kernel parent closed its socket")
+        return json.loads(data), list(fds)
+
+
+@dataclass
+class KernelSettings:
+    """Where and how the kernels of one submission run (set by the grading task)."""
+
+    parent: KernelParent
+    connection_dir: str
+    limits: Limits
+    show: tuple[str, ...] | None  # host paths the sandbox shows; None: no sandbox
+    env: dict[str, str] = field(default_factory=dict)
+    started: list[float] = field(default_factory=list)  # launch times, for the statistics
+
+
+_settings: KernelSettings | None = None
+
+
+@contextlib.contextmanager
+def kernel_settings(settings: KernelSettings) -> Iterator[KernelSettings]:
+    """Make ``settings`` the ones :class:`SandboxedKernelManager` uses, for a ``with`` block."""
+    global _settings
+    previous, _settings = _settings, settings
+    try:
+        yield settings
+    finally:
+        _settings = previous
+
+
+def current_settings() -> KernelSettings:
+    if _settings is None:
+        raise KernelStartError("no kernel settings: grade through fisher_grader.task")
+    return _settings
+
+
+def kernel_env(settings_home: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a student's kernel: nothing of the grader's, plus autograding's flag."""
+    env = {
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": settings_home,
+        "TMPDIR": "/tmp" if settings_home == SANDBOX_HOME else settings_home,
+        "LANG": "C.UTF-8",
+        "USER": "student",
+        "LOGNAME": "student",
+        "NBGRADER_EXECUTION": "autograde",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "MPLCONFIGDIR": os.path.join("/tmp" if settings_home == SANDBOX_HOME else settings_home, ".matplotlib"),
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    }
+    env.update(extra or {})
+    return env
+
+
+def parent_env() -> dict[str, str]:
+    """The kernel parent's environment: enough to import, nothing private."""
+    keep = ("PATH", "LANG", "LC_ALL", "HOME", "TZ", "PYTHONDONTWRITEBYTECODE")
+    env = {key: os.environ[key] for key in keep if key in os.environ}
+    env.update({
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        "MALLOC_ARENA_MAX": "2", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    })
+    with contextlib.suppress(Exception):  # reuse the instructor's font cache: fast, and not private
+        import matplotlib
+
+        env["MPLCONFIGDIR"] = matplotlib.get_configdir()
+    return env
+
+
+class _SandboxProcess:
+    """The ``Popen``-like handle jupyter_client's provisioner expects, for a forked kernel."""
+
+    def __init__(self, parent: KernelParent, supervisor: int, pid: int, pidfd: int | None) -> None:
+        self.parent, self.pid, self.kernel_pid, self.pidfd = parent, supervisor, pid, pidfd
+        self.returncode: int | None = None
+        self.stdin = self.stdout = self.stderr = None
+
+    def _dead(self, timeout: float = 0.0) -> bool:
+        if self.pidfd is None:
+            try:
+                os.kill(self.pid, 0)
+                return False
+            except ProcessLookupError:
+                return True
+        ready, _, _ = select.select([self.pidfd], [], [], timeout)
+        return bool(ready)
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self._dead():
+            code = self.parent.exit_code(self.pid, timeout=1.0)
+            self.returncode = -signal.SIGKILL if code is None else code
+            self._close()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("kernel", timeout or 0)
+            self._dead(0.05)
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError, OSError):
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signum)
+            else:
+                os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def _close(self) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+
+
+class SandboxProvisioner(LocalProvisioner):
+    """Launch through the worker's kernel parent instead of ``Popen``."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
+        settings = current_settings()
+        km = self.parent
+        folder = kwargs.get("cwd")  # the notebook's folder: its data files seed the scratch directory
+        spec = None
+        if settings.show is not None:
+            spec = SandboxSpec(show=settings.show, writable=(settings.connection_dir,), seed=folder)
+            hand_over(km.connection_file)
+        started = time.monotonic()
+        supervisor, pid, pidfd = settings.parent.launch(
+            km.connection_file, spec, settings.limits, None if spec else folder, settings.env)
+        settings.started.append(time.monotonic() - started)
+        self.process = _SandboxProcess(settings.parent, supervisor, pid, pidfd)
+        self.pid, self.pgid = supervisor, None
+        self.cwd = SANDBOX_HOME if spec else folder
+        return self.connection_info
+
+    async def kill(self, restart: bool = False) -> None:
+        if self.process:
+            self.process.kill()
+            self.process.wait(timeout=5)
+
+
+class QuickStartClient(AsyncKernelClient):
+    """jupyter_client's async client, without its fixed 0.2 s wait when a kernel starts.
+
+    The stock ``wait_for_ready`` ends by draining IOPub until it has been quiet for 0.2 s;
+    nbclient ignores messages that answer other requests anyway, so draining what is
+    already there is enough.
+    """
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout or 60)
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=0.5)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                try:
+                    await self.iopub_channel.get_msg(timeout=0.5)  # IOPub is connected too
+                except Empty:
+                    pass
+                else:
+                    self._handle_kernel_info_reply(reply)
+                    break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+        while True:
+            try:
+                await self.iopub_channel.get_msg(timeout=0)
+            except Empty:
+                break
+
+    wait_for_ready = _async_wait_for_ready  # type: ignore[assignment]
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A jupyter_client kernel manager whose kernels come from :class:`SandboxProvisioner`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("client_class", "fisher_grader.sandboxed_kernel.QuickStartClient")
+        super().__init__(**kwargs)
+        settings = current_settings()
+        self.transport = "ipc"
+        self.ip = os.path.join(settings.connection_dir, "kernel")
+        self.connection_file = os.path.join(settings.connection_dir, "kernel.json")
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        if self.provisioner is None:
+            self.kernel_id = self.kernel_id or kw.pop("kernel_id", None) or str(uuid.uuid4())
+            self.provisioner = SandboxProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                  parent=self)
+        return await super()._async_pre_start_kernel(**kw)
+
+    def client(self, **kwargs: Any) -> Any:
+        kc = super().client(**kwargs)
+        kc.context.setsockopt(zmq.MAXMSGSIZE, MAX_KERNEL_MESSAGE_BYTES)
+        kc.context.setsockopt(zmq.RECONNECT_IVL, 10)  # the kernel binds a few ms after we connect
+        return kc
+
+    @property
+    def exit_code(self) -> int | None:
+        """How the kernel ended: its exit code, or minus the signal that killed it (None: running)."""
+        process = getattr(self.provisioner, "process", None)
+        return process.poll() if process is not None else None

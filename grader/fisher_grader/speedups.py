@@ -1,0 +1,120 @@
+"""Caches for work nbgrader and nbconvert redo, identically, for every submission.
+
+A grading worker runs nbgrader's converters once per submission. Two steps redo work whose
+result cannot differ between submissions:
+
+* nbgrader validates each cell's metadata with ``jsonschema.validate(instance, schema)``,
+  which first checks the (constant) schema itself and builds a new validator: about a
+  tenth of a second per notebook. :func:`cache_schema_validators` keeps one validator per
+  schema; the instance is validated exactly as before.
+* nbconvert compiles the feedback page's Jinja templates (about thirty files) for every
+  page. :func:`cache_templates` gives its template environments a shared in-memory bytecode
+  cache, keyed by template name and source checksum, so a changed template is recompiled.
+* nbconvert colours every code cell with Pygments, though most cells (the tests, the
+  explorations) are the same in every submission. :func:`cache_highlighting` remembers the
+  HTML of a cell's code, keyed by everything the colouring depends on.
+
+Both are installed in worker processes only (:func:`install`), and change no output.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+_installed = False
+_lock = threading.Lock()
+
+
+def install() -> None:
+    """Install every cache (idempotent)."""
+    global _installed
+    with _lock:
+        if not _installed:
+            cache_schema_validators()
+            cache_templates()
+            cache_highlighting()
+            _installed = True
+
+
+def cache_schema_validators() -> None:
+    import jsonschema
+    from nbgrader.nbgraderformat import common
+
+    validators: dict[int, Any] = {}
+
+    class _CachedJsonSchema:
+        """The ``jsonschema`` module as nbgrader's format checks use it, with cached validators."""
+
+        ValidationError = jsonschema.ValidationError
+
+        @staticmethod
+        def validate(instance: Any, schema: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+            if args or kwargs:
+                jsonschema.validate(instance, schema, *args, **kwargs)
+                return
+            key = id(schema)
+            entry = validators.get(key)
+            if entry is None or entry[0] is not schema:
+                cls = jsonschema.validators.validator_for(schema)
+                cls.check_schema(schema)
+                entry = validators[key] = (schema, cls(schema))
+            error = jsonschema.exceptions.best_match(entry[1].iter_errors(instance))
+            if error is not None:
+                raise error
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(jsonschema, name)
+
+    common.jsonschema = _CachedJsonSchema()
+
+
+def cache_templates() -> None:
+    from jinja2 import BytecodeCache
+    from nbconvert.exporters.templateexporter import TemplateExporter
+
+    class _MemoryBytecodeCache(BytecodeCache):
+        def __init__(self) -> None:
+            self.store: dict[str, bytes] = {}
+
+        def load_bytecode(self, bucket: Any) -> None:
+            code = self.store.get(bucket.key)
+            if code is not None:
+                bucket.bytecode_from_string(code)
+
+        def dump_bytecode(self, bucket: Any) -> None:
+            self.store[bucket.key] = bucket.bytecode_to_string()
+
+    shared = _MemoryBytecodeCache()
+    create = TemplateExporter._create_environment
+
+    def _create_environment(self: TemplateExporter) -> Any:
+        environment = create(self)
+        environment.bytecode_cache = shared
+        return environment
+
+    TemplateExporter._create_environment = _create_environment  # type: ignore[method-assign]
+
+
+def cache_highlighting(size: int = 8192) -> None:
+    import json
+    from collections import OrderedDict
+
+    from nbconvert.filters.highlight import Highlight2HTML
+
+    cache: OrderedDict[str, str] = OrderedDict()
+    highlight = Highlight2HTML.__call__
+
+    def __call__(self: Highlight2HTML, source: str, language: str | None = None, metadata: Any = None) -> str:
+        key = json.dumps([source, language or self.pygments_lexer, self.extra_formatter_options, metadata],
+                         sort_keys=True, default=str)
+        html = cache.get(key)
+        if html is None:
+            html = cache[key] = highlight(self, source, language, metadata)
+            if len(cache) > size:
+                cache.popitem(last=False)
+        else:
+            cache.move_to_end(key)
+        return html
+
+    Highlight2HTML.__call__ = __call__  # type: ignore[method-assign]

@@ -1,0 +1,242 @@
+"""Store grading results in the course: the gradebook, the autograded and feedback files.
+
+Only the coordinator of a ``course grade`` run calls this, and only one run at a time does
+(:class:`GradebookLock`), so the gradebook has a single writer.
+
+Nothing is lost or stored twice when the grader is killed at any moment:
+
+* a result's files are written to a temporary folder next to their destination, then moved
+  into place (a rename), so a folder is either the old one or the new one;
+* its grades, comments and late penalty, and the journal entry that says the submission is
+  done, are committed in one SQLite transaction, after the files. A run that was killed
+  before the commit leaves the submission not done: the next run grades it again and
+  overwrites the same rows (nbgrader keys them by student, notebook and cell, so there is
+  never a second copy);
+* the journal (a table in the gradebook, ``course_grade_journal``) records, per assignment and
+  student, the fingerprints of the submission and of the assignment that were graded. A
+  later run skips a submission whose fingerprints match (unless ``--force``), and regrades
+  one that was resubmitted or whose assignment changed.
+
+The grades are the ones nbgrader's ``SaveAutoGrades`` computed in the task; they are copied
+as it would store them: ``auto_score`` set, a manual score kept (and then the grade is
+flagged for review), ``needs_manual_grade`` as nbgrader decides it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy import text
+
+from fisher_grader.task import GradingResult
+
+JOURNAL = "course_grade_journal"
+_JOURNAL_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {JOURNAL} (
+    assignment TEXT NOT NULL,
+    student TEXT NOT NULL,
+    submission_fingerprint TEXT NOT NULL,
+    assignment_fingerprint TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    graded_at TEXT NOT NULL,
+    seconds REAL,
+    PRIMARY KEY (assignment, student)
+)
+"""
+#: nbgrader's defaults for the permissions of files it writes (see ``BaseConverter.permissions``).
+AUTOGRADED_MODE = 0o444
+FEEDBACK_MODE = 0o644
+
+
+class GradebookBusy(RuntimeError):
+    """Another ``course grade`` holds the gradebook (only when not waiting)."""
+
+
+class GradebookLock:
+    """An exclusive lock on a gradebook, held by one ``course grade`` run at a time.
+
+    A POSIX record lock on ``<gradebook>.lock``: the kernel releases it when the holding
+    process ends, however it ends (a killed grader never leaves it stuck), and child
+    processes do not inherit it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def holder(self) -> str:
+        with contextlib.suppress(OSError):
+            return self.path.read_text().strip()
+        return "?"
+
+    def acquire(self, *, wait: bool = True) -> bool:
+        """Take the lock; return False if it was busy and ``wait`` is False. Re-entrant: no."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            if not wait:
+                os.close(fd)
+                return False
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None
+
+
+def lock_path(db_url: str, root: Path) -> Path:
+    """``<gradebook file>.lock`` for a SQLite gradebook, else ``<course>/.course-grade.lock``."""
+    prefix = "sqlite:///"
+    if db_url.startswith(prefix):
+        return Path(db_url[len(prefix):] + ".lock")
+    return root / ".course-grade.lock"
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    student: str
+    submission_fingerprint: str
+    assignment_fingerprint: str
+    status: str
+    reason: str | None
+    graded_at: str
+
+
+def journal(db_url: str, course_id: str, assignment: str) -> dict[str, JournalEntry]:
+    """The journal of ``assignment``: which students' submissions are done, keyed by student.
+
+    Only entries whose submission is still in the gradebook count (a student removed with
+    nbgrader is graded again).
+    """
+    with Gradebook(db_url, course_id) as gb:
+        gb.db.execute(text(_JOURNAL_SCHEMA))
+        gb.db.commit()
+        rows = gb.db.execute(text(
+            f"SELECT student, submission_fingerprint, assignment_fingerprint, status, reason, graded_at "
+            f"FROM {JOURNAL} WHERE assignment = :a"), {"a": assignment}).fetchall()
+        try:
+            present = {s.student_id for s in gb.assignment_submissions(assignment)}
+        except MissingEntry:
+            present = set()
+    return {row[0]: JournalEntry(*row) for row in rows if row[0] in present}
+
+
+def store_result(course_root: Path, db_url: str, course_id: str, result: GradingResult, *,
+                 submission_fingerprint: str, assignment_fingerprint: str) -> None:
+    """Write a recorded result's files, then its grades and journal entry in one transaction."""
+    assert result.recorded, "a failed task has nothing to store"
+    _replace_folder(course_root / "autograded" / result.student / result.assignment, result.autograded,
+                    AUTOGRADED_MODE)
+    _replace_folder(course_root / "feedback" / result.student / result.assignment, result.feedback, FEEDBACK_MODE)
+    with Gradebook(db_url, course_id) as gb:
+        gb.update_or_create_student(result.student)  # these two commit, and are idempotent
+        kwargs = {"timestamp": result.timestamp} if result.timestamp else {}
+        gb.update_or_create_submission(result.assignment, result.student, **kwargs)
+        with _transaction(gb):
+            for record in result.grades:
+                grade = gb.find_grade(record.name, record.notebook, result.assignment, result.student)
+                grade.auto_score = record.auto_score
+                # as nbgrader's SaveAutoGrades: a manual score (or no score) needs a look
+                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+            for record in result.comments:
+                comment = gb.find_comment(record.name, record.notebook, result.assignment, result.student)
+                comment.auto_comment = record.auto_comment
+            for notebook, penalty in result.late_penalties.items():
+                with contextlib.suppress(MissingEntry):
+                    gb.find_submission_notebook(notebook, result.assignment, result.student) \
+                        .late_submission_penalty = penalty
+            gb.db.execute(text(_JOURNAL_SCHEMA))
+            gb.db.execute(text(
+                f"INSERT OR REPLACE INTO {JOURNAL} (assignment, student, submission_fingerprint, "
+                "assignment_fingerprint, status, reason, graded_at, seconds) "
+                "VALUES (:a, :s, :sf, :af, :st, :r, :t, :sec)"), {
+                    "a": result.assignment, "s": result.student, "sf": submission_fingerprint,
+                    "af": assignment_fingerprint, "st": result.status,
+                    "r": "; ".join(result.problems) or None,
+                    "t": datetime.now(timezone.utc).isoformat(timespec="seconds"), "sec": result.seconds,
+                })
+
+
+@contextlib.contextmanager
+def _transaction(gb: Gradebook) -> Iterator[None]:
+    """One commit for everything inside (no autoflush surprises: changes are flushed at the end)."""
+    try:
+        with gb.db.no_autoflush:
+            yield
+        gb.db.commit()
+    except BaseException:
+        gb.db.rollback()
+        raise
+
+
+def _replace_folder(dest: Path, files: dict[str, bytes], mode: int) -> None:
+    """Make ``dest`` hold exactly ``files``, switching from the old folder in one rename."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.new-", dir=dest.parent))
+    try:
+        for name, data in files.items():
+            path = staging / name
+            if not path.resolve().is_relative_to(staging.resolve()):
+                raise ValueError(f"refusing to write outside {dest}: {name}")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            path.chmod(mode)
+        staging.chmod(0o755)
+        if dest.exists():
+            retired = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
+            os.rename(dest, retired / dest.name)
+            os.rename(staging, dest)
+            _remove(retired)
+        else:
+            os.rename(staging, dest)
+    except BaseException:
+        _remove(staging)
+        raise
+
+
+def _remove(path: Path) -> None:
+    def writable(function: object, name: str, _exc: object) -> None:
+        os.chmod(os.path.dirname(name), stat.S_IRWXU)
+        os.chmod(name, stat.S_IRWXU)
+        os.remove(name)
+
+    shutil.rmtree(path, onerror=writable)
+
+
+def remove_leftovers(course_root: Path, assignment: str) -> None:
+    """Tidy up after a run that was killed while it replaced a folder.
+
+    If it was killed between moving the old folder aside and moving the new one in, the
+    old one goes back (the journal still describes it); half-written new ones go away.
+    """
+    for step in ("autograded", "feedback"):
+        base = course_root / step
+        if not base.is_dir():
+            continue
+        for student in base.iterdir():
+            if not student.is_dir():
+                continue
+            dest = student / assignment
+            for retired in student.glob(f".{assignment}.old-*"):
+                if not dest.exists() and (retired / assignment).is_dir():
+                    os.rename(retired / assignment, dest)
+                _remove(retired)
+            for staging in student.glob(f".{assignment}.new-*"):
+                _remove(staging)

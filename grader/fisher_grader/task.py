@@ -1,0 +1,383 @@
+"""Grade one submission: the unit of work a grading worker runs.
+
+:func:`grade_submission` takes a submission's files and the assignment's template
+(:mod:`fisher_grader.template`) and returns a :class:`GradingResult`: the grades and
+comments nbgrader's preprocessors stored, the autograded notebook and its feedback HTML. It
+writes nothing outside a private folder of its own: it runs nbgrader's ``Autograde`` and
+``GenerateFeedback`` on a private copy of the template (its gradebook, the source files, the
+submission), then reads the results back. The coordinator alone stores them in the course's
+gradebook (:mod:`fisher_grader.store`). So tasks can run in any number of processes, and
+later on other machines, unchanged.
+
+Within the task, nbgrader's pipeline is the course's own (``nbgrader_config.py``), with
+nbgrader's ``Execute`` replaced by :class:`~fisher_grader.sandboxed_execute.SandboxedExecute`
+(a sandboxed kernel and hard limits) and the submission first read by
+:mod:`fisher_grader.intake`. The kernels come from the worker's kernel parent
+(:mod:`fisher_grader.kernel_zygote`), started once per worker by :func:`init_worker`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.converters import Autograde, GenerateFeedback
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import Execute
+from nbgrader.utils import capture_log
+from sqlalchemy.exc import SAWarning
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from fisher_grader import sandboxed_execute, speedups
+from fisher_grader.course import CONFIG_FILE
+from fisher_grader.intake import ExpectedCells, Intake, take_in
+from fisher_grader.sandbox import SANDBOX_HOME, Limits, hand_over, runtime_paths
+from fisher_grader.sandboxed_execute import GradingNotes, SandboxedExecute
+from fisher_grader.sandboxed_kernel import KernelParent, KernelSettings, kernel_env, kernel_settings, parent_env
+from fisher_grader.template import AssignmentTemplate
+
+log = logging.getLogger(__name__)
+
+#: The helper package a kernel imports from the course (shown read-only in its sandbox).
+HELPER_PACKAGES = ("fisher_helpers",)
+
+
+@dataclass(frozen=True)
+class GradingOptions:
+    """How submissions are graded (the same for a whole batch)."""
+
+    limits: Limits = field(default_factory=Limits)
+    sandboxed: bool = True
+    max_notebook_mb: float = 20.0
+
+
+@dataclass(frozen=True)
+class GradingTask:
+    """One student's submission of one assignment."""
+
+    assignment: str
+    student: str
+    submission: Path  # the folder of the submitted files (``submitted/<student>/<assignment>``)
+    template: Path  # the assignment's template folder
+    options: GradingOptions = field(default_factory=GradingOptions)
+
+
+@dataclass(frozen=True)
+class GradeRecord:
+    notebook: str
+    name: str
+    auto_score: float | None
+
+
+@dataclass(frozen=True)
+class CommentRecord:
+    notebook: str
+    name: str
+    auto_comment: str | None
+
+
+@dataclass
+class GradingResult:
+    """What grading one submission produced (nothing of it is stored yet)."""
+
+    assignment: str
+    student: str
+    status: str = "graded"  # "graded", "problem" (graded; something went wrong, see problems) or "error"
+    problems: list[str] = field(default_factory=list)  # what went wrong, for the summary
+    notes: list[str] = field(default_factory=list)  # everything the feedback tells the student
+    error: str | None = None  # the grader's own failure (status "error"): nothing to store
+    timestamp: datetime | None = None
+    grades: list[GradeRecord] = field(default_factory=list)
+    comments: list[CommentRecord] = field(default_factory=list)
+    late_penalties: dict[str, float | None] = field(default_factory=dict)
+    autograded: dict[str, bytes] = field(default_factory=dict)  # path in autograded/<student>/<assignment>/
+    feedback: dict[str, bytes] = field(default_factory=dict)  # path in feedback/<student>/<assignment>/
+    seconds: float = 0.0  # wall-clock time of the task
+    kernel_seconds: float = 0.0  # time the kernel spent running cells
+    kernel_start_seconds: float = 0.0
+
+    @property
+    def recorded(self) -> bool:
+        return self.status != "error"
+
+
+# --------------------------------------------------------------------------- the worker's state
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a worker process needs to know once, whatever it grades."""
+
+    hidden: tuple[str, ...]  # folders no kernel may see (the course; the template is added)
+    sandboxed: bool = True
+    preload: tuple[str, ...] = ()  # modules kernels import up front
+    scratch: str | None = None  # where private task folders go (default: a tmpfs if there is one)
+
+
+class _Runtime:
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        base = config.scratch or fast_temp_dir()
+        self.tmp = Path(tempfile.mkdtemp(prefix="w", dir=base))
+        self.kernel_parent = KernelParent(list(config.preload), parent_env())
+        self._show: tuple[str, ...] | None = None
+        self._configs: dict[Path, Config] = {}
+        self._expected: dict[tuple[Path, str], ExpectedCells] = {}
+
+    def show(self, template: Path) -> tuple[str, ...]:
+        if self._show is None:
+            self._show = runtime_paths([*self.config.hidden, str(template), str(self.tmp)], HELPER_PACKAGES)
+        return self._show
+
+    def course_config(self, template: AssignmentTemplate) -> Config:
+        if template.root not in self._configs:
+            self._configs[template.root] = PyFileConfigLoader(CONFIG_FILE, path=str(template.root)).load_config()
+        return copy.deepcopy(self._configs[template.root])
+
+    def expected(self, template: AssignmentTemplate, notebook: str) -> ExpectedCells:
+        key = (template.root, notebook)
+        if key not in self._expected:
+            self._expected[key] = ExpectedCells.from_release(template.release / f"{notebook}.ipynb")
+        return self._expected[key]
+
+    def close(self) -> None:
+        self.kernel_parent.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+_runtime: _Runtime | None = None
+
+
+def init_worker(config: WorkerConfig) -> None:
+    """Prepare this process to grade: start its kernel parent (it imports in the background)."""
+    global _runtime
+    if _runtime is None:
+        warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's, about its own sessions
+        speedups.install()
+        _runtime = _Runtime(config)
+
+
+def close_worker() -> None:
+    global _runtime
+    if _runtime is not None:
+        _runtime.close()
+        _runtime = None
+
+
+def fast_temp_dir() -> str:
+    """A memory-backed temporary folder if the machine has a roomy one: gradebooks commit often."""
+    shm = "/dev/shm"
+    with contextlib.suppress(OSError):
+        st = os.statvfs(shm)
+        if os.access(shm, os.W_OK | os.X_OK) and st.f_bavail * st.f_frsize > 2 << 30:
+            return shm
+    return tempfile.gettempdir()
+
+
+# --------------------------------------------------------------------------- the task
+
+
+def grade_submission(task: GradingTask) -> GradingResult:
+    """Grade one submission (see the module's description); never raises for a student's fault."""
+    started = time.monotonic()
+    template = AssignmentTemplate.load(task.template)
+    result = GradingResult(assignment=task.assignment, student=task.student)
+    if _runtime is None:
+        init_worker(WorkerConfig(hidden=(), sandboxed=task.options.sandboxed, preload=template.imports))
+    assert _runtime is not None
+    work = Path(tempfile.mkdtemp(prefix="t", dir=_runtime.tmp))
+    try:
+        _grade(task, template, _runtime, work, result)
+    except Exception as exc:  # the grader's own failure: reported, not stored, retried next run
+        log.exception("grading %s failed", task.student)
+        result.status, result.error = "error", f"{type(exc).__name__}: {exc}"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        result.seconds = time.monotonic() - started
+    return result
+
+
+def _grade(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, work: Path,
+           result: GradingResult) -> None:
+    submitted = work / "submitted" / task.student / task.assignment
+    submitted.mkdir(parents=True)
+    (work / "source").symlink_to(template.root / "source", target_is_directory=True)
+    shutil.copy2(template.gradebook, work / "gradebook.db")
+    intakes: dict[str, Intake] = {}
+    for notebook in template.notebooks:
+        intake = take_in(task.submission, notebook, runtime.expected(template, notebook),
+                         other_notebooks=tuple(n for n in template.released if n != f"{notebook}.ipynb"),
+                         max_mb=task.options.max_notebook_mb)
+        intakes[notebook] = intake
+    graded_files = {f"{n}.ipynb" for n in template.notebooks}
+    _copy_other_files(task.submission, submitted,
+                      skip=graded_files | {i.source_name for i in intakes.values() if i.source_name})
+    for notebook, intake in intakes.items():
+        nb = intake.notebook if intake.notebook is not None else _release_copy(template, notebook)
+        (submitted / f"{notebook}.ipynb").write_text(json.dumps(nb))
+        result.notes += intake.notes
+        if intake.problem:
+            result.problems.append(intake.problem)
+
+    settings = _kernel_settings(task, runtime, template, work)
+    reports: list[dict[str, Any]] = []
+    with kernel_settings(settings):
+        for notebook, intake in intakes.items():
+            outcome = _autograde(task, template, runtime, work, notebook, intake, reports)
+            trouble = [r["kernel_failed"] for r in reports if r.get("kernel_failed")]
+            if trouble:
+                raise RuntimeError(f"the kernel did not start: {trouble[0]}")
+            if not outcome["success"] and intake.notebook is not None:
+                # nbgrader could not process the notebook (broken metadata...): grade the release instead
+                problem = _nbgrader_failure(outcome, work)
+                result.problems.append(problem)
+                result.notes.append(problem)
+                standin = Intake(notebook=None, notes=[problem, "Every autograded part scores 0."], problem=problem)
+                (submitted / f"{notebook}.ipynb").write_text(json.dumps(_release_copy(template, notebook)))
+                outcome = _autograde(task, template, runtime, work, notebook, standin, reports)
+            if not outcome["success"]:
+                raise RuntimeError(f"nbgrader autograde failed: {_nbgrader_failure(outcome, work)}")
+    for report in reports:
+        result.problems += report.get("problems", [])
+        result.notes += report.get("problems", []) + report.get("notes", [])
+        result.kernel_seconds += report.get("kernel_seconds", 0.0)
+    result.kernel_start_seconds = sum(settings.started)
+    feedback = _run(GenerateFeedback, _config(task, template, runtime, work), task)
+    if not feedback["success"]:
+        raise RuntimeError(f"nbgrader generate_feedback failed: {_nbgrader_failure(feedback, work)}")
+    _collect(task, template, work, result)
+    result.status = "problem" if result.problems else "graded"
+
+
+def _copy_other_files(source: Path, dest: Path, skip: set[str]) -> None:
+    """The submission's other files (data a student added, timestamp.txt, ungraded notebooks)."""
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path.is_symlink() or not path.is_file() or str(relative) in skip:
+            continue
+        if ".ipynb_checkpoints" in relative.parts:
+            continue
+        target = dest / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+
+
+def _release_copy(template: AssignmentTemplate, notebook: str) -> dict[str, Any]:
+    return json.loads((template.release / f"{notebook}.ipynb").read_text())
+
+
+#: A Unix socket's path has at most 107 bytes; the kernel's are ``<folder>/kernel-N``.
+SOCKET_FOLDER_MAX = 90
+
+
+def _kernel_settings(task: GradingTask, runtime: _Runtime, template: AssignmentTemplate, work: Path) -> KernelSettings:
+    connection_dir = Path(tempfile.mkdtemp(prefix="k", dir=work))  # short: no student name in it
+    if len(os.fsencode(connection_dir)) > SOCKET_FOLDER_MAX:
+        raise RuntimeError(f"the scratch folder's path is too long for the kernel's sockets: {connection_dir} "
+                           "(set TMPDIR to a shorter folder)")
+    show = runtime.show(template.root) if task.options.sandboxed else None
+    if show is not None:
+        hand_over(connection_dir)
+    home = SANDBOX_HOME if show is not None else str(work / "home")
+    if show is None:
+        os.makedirs(home, exist_ok=True)
+    return KernelSettings(parent=runtime.kernel_parent, connection_dir=str(connection_dir),
+                          limits=task.options.limits, show=show, env=kernel_env(home))
+
+
+def _config(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, work: Path,
+            intake: Intake | None = None) -> Config:
+    config = runtime.course_config(template)
+    limits = task.options.limits
+    config.CourseDirectory.root = str(work)
+    config.CourseDirectory.db_url = f"sqlite:///{work / 'gradebook.db'}"
+    config.CourseDirectory.course_id = template.course_id
+    config.CourseDirectory.assignment_id = task.assignment
+    config.CourseDirectory.student_id = task.student
+    steps = list(config.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default_value))
+    steps = [SandboxedExecute if _is_execute(step) else step for step in steps]
+    if SandboxedExecute not in steps:
+        steps.insert(0, SandboxedExecute)
+    steps.insert(steps.index(SandboxedExecute) + 1, GradingNotes)
+    config.Autograde.autograde_preprocessors = steps
+    config.SandboxedExecute.timeout = max(1, int(limits.cell_seconds))
+    config.SandboxedExecute.submission_timeout = float(limits.submission_seconds)
+    config.SandboxedExecute.output_limit_mb = float(limits.output_mb)
+    config.SandboxedExecute.memory_limit_mb = float(limits.memory_mb)
+    config.SandboxedExecute.process_limit = float(limits.processes) if task.options.sandboxed else 0.0
+    config.SandboxedExecute.skip_execution = intake is not None and intake.notebook is None
+    config.GradingNotes.notes = list(intake.notes) if intake is not None else []
+    config.Autograde.create_student = True
+    config.BaseConverter.force = True
+    return config
+
+
+def _is_execute(step: Any) -> bool:
+    if isinstance(step, str):
+        step = {"nbgrader.preprocessors.Execute": Execute}.get(step, step)
+    return isinstance(step, type) and issubclass(step, Execute)
+
+
+def _autograde(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, work: Path, notebook: str,
+               intake: Intake, reports: list[dict[str, Any]]) -> dict[str, Any]:
+    config = _config(task, template, runtime, work, intake)
+    config.CourseDirectory.notebook_id = notebook
+    start = len(sandboxed_execute.reports)
+    outcome = _run(Autograde, config, task)
+    reports += sandboxed_execute.reports[start:]
+    del sandboxed_execute.reports[start:]
+    return outcome
+
+
+def _run(converter: type, config: Config, task: GradingTask) -> dict[str, Any]:
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id, coursedir.student_id = task.assignment, task.student
+    app = converter(coursedir=coursedir, config=config)
+    app.force = True
+    app.log.setLevel(logging.WARNING)
+    return capture_log(app)
+
+
+def _nbgrader_failure(outcome: dict[str, Any], work: Path | None = None) -> str:
+    """Why nbgrader failed, in one line: the first exception it logged (paths of the task removed)."""
+    text = (outcome.get("log") or "") + "\n" + (outcome.get("error") or "")
+    if work is not None:
+        text = text.replace(str(work), "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    raised = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|Exit)\b.*:", line)
+              and "NbGraderException" not in line]
+    errors = [line.removeprefix("[ERROR] ") for line in lines if line.startswith("[ERROR]")]
+    detail = raised[0] if raised else errors[0] if errors else lines[-1] if lines else "unknown error"
+    return f"The notebook could not be processed by nbgrader ({detail[:300]})."
+
+
+def _collect(task: GradingTask, template: AssignmentTemplate, work: Path, result: GradingResult) -> None:
+    with Gradebook(f"sqlite:///{work / 'gradebook.db'}", template.course_id) as gb:
+        try:
+            submission = gb.find_submission(task.assignment, task.student)
+        except MissingEntry:
+            raise RuntimeError("nbgrader stored no submission") from None
+        result.timestamp = submission.timestamp
+        for nb in submission.notebooks:
+            result.late_penalties[nb.name] = nb.late_submission_penalty
+            result.grades += [GradeRecord(nb.name, g.name, g.auto_score) for g in nb.grades]
+            result.comments += [CommentRecord(nb.name, c.name, c.auto_comment) for c in nb.comments]
+    for step, files in (("autograded", result.autograded), ("feedback", result.feedback)):
+        folder = work / step / task.student / task.assignment
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+            if path.is_file():
+                files[str(path.relative_to(folder))] = path.read_bytes()

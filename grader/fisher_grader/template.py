@@ -1,0 +1,199 @@
+"""An assignment's grading template: what a grading task needs besides the submission.
+
+Before fanning out, the coordinator copies, once per assignment, into a folder of its own:
+
+* ``gradebook.db``: a new gradebook holding only the assignment's definition (its notebooks,
+  grade, solution, task and source cells, as ``nbgrader generate_assignment`` stored them);
+  no student and no grade. Each task grades into a private copy of it;
+* ``source/<assignment>/``: the instructor's files (the reference solution that
+  :class:`~fisher_grader.preprocessors.GradeOutsideKernel` judges against, data files);
+* ``release/<assignment>/``: the released notebooks (a stand-in for a notebook that cannot be read);
+* ``nbgrader_config.py``: the course's nbgrader configuration;
+* ``template.json``: the assignment's name, graded notebooks and fingerprint.
+
+So a task reads nothing of the course but its template and its submission, and could run
+on another machine unchanged; and only the coordinator writes the course's gradebook
+(building a gradebook from several processes at once fails).
+
+The fingerprint changes when the assignment's definition or source does, so a changed
+assignment regrades submissions graded before the change.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
+
+from fisher_grader.course import CONFIG_FILE, GRADED_NOTEBOOK, Course
+
+TEMPLATE_FILE = "template.json"
+
+
+class AssignmentNotReleased(RuntimeError):
+    """The gradebook does not know the assignment: ``course release`` has not been run."""
+
+
+@dataclass(frozen=True)
+class AssignmentTemplate:
+    """A built template (see the module's description)."""
+
+    root: Path
+    assignment: str
+    course_id: str
+    notebooks: tuple[str, ...]  # the graded notebooks, by name (without .ipynb)
+    released: tuple[str, ...]  # every released notebook's file name
+    fingerprint: str
+    imports: tuple[str, ...] = ()  # modules the released notebooks import (kernels preload them)
+
+    @property
+    def gradebook(self) -> Path:
+        return self.root / "gradebook.db"
+
+    @property
+    def source(self) -> Path:
+        return self.root / "source" / self.assignment
+
+    @property
+    def release(self) -> Path:
+        return self.root / "release" / self.assignment
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / CONFIG_FILE
+
+    @classmethod
+    def load(cls, root: str | os.PathLike[str]) -> AssignmentTemplate:
+        root = Path(root)
+        data = json.loads((root / TEMPLATE_FILE).read_text())
+        return cls(root=root, assignment=data["assignment"], course_id=data["course_id"],
+                   notebooks=tuple(data["notebooks"]), released=tuple(data["released"]),
+                   fingerprint=data["fingerprint"], imports=tuple(data.get("imports", ())))
+
+
+def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple[str, ...] = (GRADED_NOTEBOOK,),
+                   helper_packages: tuple[str, ...] = ()) -> AssignmentTemplate:
+    """Build the template of ``assignment`` in ``dest`` (which must not exist yet).
+
+    ``imports`` lists what the released notebooks and ``helper_packages`` import, for the
+    kernels to have imported before a student's code runs.
+    """
+    config = course.config()
+    course_id = str(config.CourseDirectory.course_id or "default_course")
+    dest.mkdir(parents=True)
+    digest = hashlib.sha256()
+    with Gradebook(course.db_url, course_id) as real, Gradebook(f"sqlite:///{dest / 'gradebook.db'}", course_id) as gb:
+        try:
+            source = real.find_assignment(assignment)
+        except MissingEntry:
+            raise AssignmentNotReleased(
+                f"the gradebook has no assignment {assignment!r}: run `course release {assignment}` first"
+            ) from None
+        gb.update_or_create_assignment(assignment, duedate=source.duedate)
+        digest.update(f"{assignment}|{source.duedate}".encode())
+        for nb in sorted(source.notebooks, key=lambda n: n.name):
+            gb.update_or_create_notebook(nb.name, assignment, kernelspec=nb.kernelspec)
+            digest.update(f"|nb:{nb.name}".encode())
+            for cell in sorted(nb.grade_cells, key=lambda c: c.name):
+                gb.update_or_create_grade_cell(cell.name, nb.name, assignment,
+                                               max_score=cell.max_score, cell_type=cell.cell_type)
+                digest.update(f"|g:{cell.name}:{cell.max_score}:{cell.cell_type}".encode())
+            for cell in sorted(nb.solution_cells, key=lambda c: c.name):
+                gb.update_or_create_solution_cell(cell.name, nb.name, assignment)
+                digest.update(f"|s:{cell.name}".encode())
+            for cell in sorted(nb.task_cells, key=lambda c: c.name):
+                gb.update_or_create_task_cell(cell.name, nb.name, assignment,
+                                              max_score=cell.max_score, cell_type=cell.cell_type)
+                digest.update(f"|t:{cell.name}:{cell.max_score}".encode())
+            for cell in sorted(nb.source_cells, key=lambda c: c.name):
+                gb.update_or_create_source_cell(cell.name, nb.name, assignment, cell_type=cell.cell_type,
+                                                locked=cell.locked, source=cell.source, checksum=cell.checksum)
+                digest.update(f"|c:{cell.name}:{cell.locked}:{cell.checksum}".encode())
+        known = {nb.name for nb in source.notebooks}
+    graded = tuple(n for n in notebooks if n in known)
+    if not graded:
+        raise AssignmentNotReleased(
+            f"no graded notebook of {assignment!r} ({', '.join(notebooks)}) is in the gradebook")
+    for step in ("source", "release"):
+        origin = course.folder(step, assignment)
+        if origin.is_dir():
+            shutil.copytree(origin, dest / step / assignment, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+            for path in sorted((dest / step / assignment).rglob("*")):
+                if path.is_file():
+                    digest.update(f"|{step}:{path.relative_to(dest)}:".encode())
+                    digest.update(hashlib.sha256(path.read_bytes()).digest())
+    shutil.copy2(course.root / CONFIG_FILE, dest / CONFIG_FILE)
+    digest.update(hashlib.sha256((dest / CONFIG_FILE).read_bytes()).digest())
+    released = tuple(sorted(p.name for p in (dest / "release" / assignment).glob("*.ipynb"))) \
+        if (dest / "release" / assignment).is_dir() else ()
+    imports = {name for nb in released for name in notebook_imports(dest / "release" / assignment / nb)}
+    for package in helper_packages:
+        imports |= {package} | package_imports(package)
+    imports = sorted(imports)
+    template = AssignmentTemplate(root=dest, assignment=assignment, course_id=course_id, notebooks=graded,
+                                  released=released, fingerprint=digest.hexdigest()[:16], imports=tuple(imports))
+    (dest / TEMPLATE_FILE).write_text(json.dumps({
+        "assignment": assignment, "course_id": course_id, "notebooks": list(graded),
+        "released": list(released), "fingerprint": template.fingerprint, "imports": imports,
+    }, indent=1))
+    return template
+
+
+def notebook_imports(path: Path) -> list[str]:
+    """The modules a notebook's code cells import (absolute imports, best effort).
+
+    ``from scipy import special`` counts ``scipy.special`` too: it may be a module.
+    """
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:
+        return []
+    return sorted({name for cell in nb.cells if cell.cell_type == "code" for name in source_imports(cell.source)})
+
+
+def source_imports(source: str) -> set[str]:
+    """The absolute imports anywhere in Python ``source`` (inside functions too)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*")
+    return names
+
+
+def package_imports(name: str) -> set[str]:
+    """What an installed package's own modules import (the helpers import some lazily)."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return set()
+    found: set[str] = set()
+    for folder in spec.submodule_search_locations:
+        for path in Path(folder).rglob("*.py"):
+            found |= source_imports(path.read_text(errors="replace"))
+    return {module for module in found if not module.startswith(name)}
+
+
+def submission_fingerprint(folder: Path) -> str:
+    """A digest of every file a student submitted (names, sizes and contents)."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            digest.update(f"{path.relative_to(folder)}\0{path.stat().st_size}\0".encode())
+            with open(path, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:16]

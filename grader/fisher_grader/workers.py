@@ -1,0 +1,188 @@
+"""A pool of grading worker processes that survives what the submissions do to it.
+
+Each worker is a process forked from the coordinator (so it starts with nbgrader imported)
+that prepares itself once (:func:`fisher_grader.task.init_worker`: its kernel parent), then
+grades one task at a time and sends the result back over a pipe. The coordinator:
+
+* hands a task to whichever worker is free, and never runs one student twice at once;
+* gives every task a hard deadline: a worker that overruns it, or dies, is killed and
+  replaced (its kernels die with it), and the task is tried once more on a fresh worker
+  before it is reported as not graded;
+* replaces a worker after ``max_tasks`` tasks, to bound what any one process accumulates.
+
+Workers die with the coordinator (parent-death signal), so killing ``course grade`` leaves
+no process behind. (``multiprocessing.Pool`` would not let a single overrunning task be
+killed; this does.)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from fisher_grader.task import GradingResult, GradingTask, WorkerConfig
+
+#: A task is tried this many times in all when its worker dies or overruns.
+ATTEMPTS = 2
+
+
+def _die_with_parent(parent: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _worker_main(conn: Connection, config: WorkerConfig, parent: int, max_tasks: int) -> None:
+    _die_with_parent(parent)
+    os.setsid()  # a Ctrl-C in the terminal reaches the coordinator only; it stops the workers
+    from fisher_grader import task
+
+    task.init_worker(config)
+    try:
+        for _ in range(max_tasks):
+            try:
+                job = conn.recv()
+            except EOFError:
+                break
+            if job is None:
+                break
+            conn.send(task.grade_submission(job))
+    finally:
+        task.close_worker()
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    task: GradingTask | None = None
+    started: float = 0.0
+    done: int = 0
+
+
+@dataclass
+class _Pending:
+    task: GradingTask
+    attempts: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+class WorkerPool:
+    """``workers`` grading processes; :meth:`grade` yields results as they come."""
+
+    def __init__(self, workers: int, config: WorkerConfig, *, task_timeout: float, max_tasks: int = 500) -> None:
+        self.size = max(1, workers)
+        self.config = config
+        self.task_timeout = task_timeout
+        self.max_tasks = max_tasks
+        self._context = multiprocessing.get_context("fork")
+        self._workers: list[_Worker] = []
+
+    def __enter__(self) -> WorkerPool:
+        for _ in range(self.size):
+            self._workers.append(self._start())
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _start(self) -> _Worker:
+        mine, theirs = self._context.Pipe()
+        process = self._context.Process(target=_worker_main, args=(theirs, self.config, os.getpid(), self.max_tasks),
+                                        daemon=True, name="course-grade-worker")
+        process.start()
+        theirs.close()
+        return _Worker(process=process, conn=mine)
+
+    def close(self) -> None:
+        for worker in self._workers:
+            with contextlib.suppress(OSError, ValueError):
+                worker.conn.send(None)
+        deadline = time.monotonic() + 5
+        for worker in self._workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.conn.close()
+        self._workers.clear()
+
+    def grade(self, tasks: Iterable[GradingTask]) -> Iterator[GradingResult]:
+        """Grade ``tasks``; yield each result (an "error" result if a task could not be graded)."""
+        queue = deque(_Pending(t) for t in tasks)
+        busy: dict[int, _Pending] = {}
+        while queue or busy:
+            for index, worker in enumerate(self._workers):
+                if worker.task is None and queue:
+                    pending = queue.popleft()
+                    pending.attempts += 1
+                    try:
+                        worker.conn.send(pending.task)
+                    except (OSError, ValueError):
+                        queue.appendleft(pending)
+                        pending.attempts -= 1
+                        self._replace(index)
+                        continue
+                    worker.task, worker.started = pending.task, time.monotonic()
+                    busy[index] = pending
+            waitables: list[Any] = []
+            for worker in self._workers:
+                if worker.task is not None:
+                    waitables += [worker.conn, worker.process.sentinel]
+            if not waitables:
+                continue
+            ready = wait(waitables, timeout=1.0)
+            now = time.monotonic()
+            for index, worker in enumerate(self._workers):
+                pending = busy.get(index)
+                if pending is None:
+                    continue
+                failure = None
+                if worker.conn in ready:
+                    try:
+                        result = worker.conn.recv()
+                    except (EOFError, OSError):
+                        failure = f"its grading process died (exit code {worker.process.exitcode})"
+                    else:
+                        worker.task = None
+                        worker.done += 1
+                        del busy[index]
+                        if worker.done >= self.max_tasks:
+                            self._replace(index)
+                        yield result
+                        continue
+                elif worker.process.sentinel in ready or not worker.process.is_alive():
+                    worker.process.join(1)
+                    failure = f"its grading process died (exit code {worker.process.exitcode})"
+                elif now - worker.started > self.task_timeout:
+                    failure = f"grading it took longer than {self.task_timeout:g} s"
+                if failure is None:
+                    continue
+                del busy[index]
+                self._replace(index)
+                pending.reasons.append(failure)
+                if pending.attempts < ATTEMPTS:
+                    queue.appendleft(pending)
+                else:
+                    reason = "; then ".join(pending.reasons)
+                    result = GradingResult(assignment=pending.task.assignment, student=pending.task.student,
+                                           status="error", error=f"not graded: {reason}")
+                    yield result
+
+    def _replace(self, index: int) -> None:
+        old = self._workers[index]
+        if old.process.is_alive():
+            old.process.kill()
+        old.process.join()
+        old.conn.close()
+        self._workers[index] = self._start()

@@ -1,0 +1,1 @@
+"""Fixtures of the grading tests: the fault catalog and throwaway released courses."""
