@@ -181,3 +181,20 @@ def test_the_kernel_is_never_shown_a_folder_that_holds_the_course(tmp_path: Path
 def test_probe_accepts_this_machine(tmp_path: Path) -> None:
     show = sandbox.runtime_paths([str(REPO), str(tmp_path)], HELPER_PACKAGES)
     sandbox.probe(show, hidden=str(REPO / "source"))
+
+
+def test_a_course_holding_the_environment_is_hidden_but_for_the_way_to_it(tmp_path) -> None:
+    """The README's layout keeps .venv inside the course: only the mount points may show."""
+    from fisher_grader.sandbox import _reveals
+
+    course = tmp_path / "course"
+    shown = (str(course / ".venv"), str(course / "helpers" / "fisher_helpers"))
+    for path in shown:
+        os.makedirs(path)
+    assert not _reveals(str(course), shown)
+    (course / "helpers" / "README.md").write_text("not on the way to a shown path")
+    assert _reveals(str(course), shown)
+    (course / "helpers" / "README.md").unlink()
+    (course / "gradebook.db").write_text("")
+    assert _reveals(str(course), shown)
+    assert _reveals(str(course), ())

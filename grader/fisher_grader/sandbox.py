@@ -534,6 +534,25 @@ def hand_over(path: str | os.PathLike[str]) -> None:
 # --------------------------------------------------------------------------- probing
 
 
+def _reveals(hidden: str, show: tuple[str, ...]) -> bool:
+    """Whether ``hidden`` shows anything but the way down to a shown path.
+
+    The environment may live inside the course (``<course>/.venv``): then ``<course>`` exists in
+    the sandbox as a bare folder holding only the folders on the way to what is shown.
+    """
+    if not os.path.lexists(hidden):
+        return False
+    if any(_inside(hidden, path) for path in show):
+        return False  # shown on purpose
+    if not any(_inside(path, hidden) for path in show) or not os.path.isdir(hidden):
+        return True
+    try:
+        names = os.listdir(hidden)
+    except OSError:
+        return False
+    return any(_reveals(os.path.join(hidden, name), show) for name in names)
+
+
 def probe(show: tuple[str, ...], hidden: str) -> None:
     """Build one sandbox and check in it that ``hidden`` is invisible and the network absent.
 
@@ -552,7 +571,7 @@ def probe(show: tuple[str, ...], hidden: str) -> None:
         except OSError as exc:
             if exc.errno != errno.ENETUNREACH:
                 os._exit(4)
-        os._exit(3 if os.path.exists(hidden) else 0)
+        os._exit(3 if _reveals(hidden, show) else 0)
 
     try:
         launched = launch(check, limits=Limits(), spec=SandboxSpec(show=show))

@@ -125,21 +125,6 @@ ALTERNATIVES = [
                 x = mu + np.sqrt(sigma2) * z
                 return np.var((x - mu).sum(axis=1) / sigma2)
         ''',
-        "ex3_code": '''
-            from scipy.special import expit
-
-
-            def reparameterize_fisher(fisher_theta, jacobian):
-                if np.ndim(fisher_theta) == 0:
-                    return fisher_theta * jacobian * jacobian
-                J = np.asarray(jacobian)
-                return np.einsum("ia,ij,jb->ab", J, np.asarray(fisher_theta), J)
-
-
-            def bernoulli_logit_fisher(phi):
-                s = expit(phi)
-                return s * (1 - s)
-        ''',
         "ex4_code": '''
             import scipy.linalg
 
