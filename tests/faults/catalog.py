@@ -136,6 +136,11 @@ class Fault:
     failed: bool  # listed as failed in the summary (something went wrong while grading it)
     reason: str  # words its feedback (and the summary, if failed) must contain
     host_check: Callable[[FaultContext], None] | None = None
+    #: Other words that mean the same outcome, where which process reports first is a race.
+    also: tuple[str, ...] = ()
+
+    def reasons(self) -> tuple[str, ...]:
+        return (self.reason, *self.also)
 
 
 def _loop(ctx: FaultContext) -> None:
@@ -362,7 +367,10 @@ FAULTS: list[Fault] = [
     Fault("fault-stubborn-loop", _stubborn_loop, lambda c: c.points_before("ex2_code"), True,
           "did not recover"),
     Fault("fault-memory-bomb", _memory_bomb, lambda c: c.full, True, "ran out of memory"),
-    Fault("fault-fork-bomb", _fork_bomb, lambda c: c.full, True, "too many processes"),
+    # Every forked child is a copy of the kernel on the same channels: usually the kernel reports
+    # the refused fork, but a child may win the race, or the copies may leave the kernel stuck.
+    Fault("fault-fork-bomb", _fork_bomb, lambda c: c.full, True, "too many processes",
+          also=("the kernel stopped responding", "the kernel was killed", "did not recover")),
     Fault("fault-os-exit", _os_exit, lambda c: c.points_before("ex2_code"), True, "exited with status 3"),
     # exit() asks the kernel to stop once the cell is done; it goes a few cells later
     Fault("fault-exit", _quit, lambda c: (c.points_before("ex3_code"), c.full), True, "exited with status 0"),
