@@ -102,7 +102,6 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
     say = notify or (lambda message: print(message, file=sys.stderr))
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's, about its own sessions
     started = time.monotonic()
-    _tools_on_path()
     summary = BatchSummary(sandboxed=options.sandboxed)
     lock = GradebookLock(lock_path(course.db_url, course.root))
     if not lock.acquire(wait=False):
@@ -175,13 +174,6 @@ def _store(course: Course, course_id: str, assignment_fingerprint: str, fingerpr
         summary.errors[result.student] = result.error or "unknown error"
     result.autograded, result.feedback = {}, {}
     summary.results.append(result)
-
-
-def _tools_on_path() -> None:
-    """nbgrader runs ``alembic`` when it creates a gradebook: this environment's must be found."""
-    bin_dir = os.path.dirname(sys.executable)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
 def _home() -> tuple[str, ...]:
