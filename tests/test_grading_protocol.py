@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
 
+from fisher_grader.verdict import records_from_outputs
 from fisher_helpers import grading
 from fisher_helpers.grading import (
     RECORD_MIME,
@@ -115,21 +117,54 @@ def test_hidden_checks_print_nothing_and_never_fail_in_the_kernel(capsys: pytest
 
 
 def test_records_are_emitted_only_while_autograding(monkeypatch: pytest.MonkeyPatch) -> None:
-    emitted: list[dict] = []
+    emitted: list[list[dict]] = []
     monkeypatch.setattr(grading, "_emit", emitted.append)
     monkeypatch.delenv(grading.EXECUTION_ENV, raising=False)
-    Checks("f").close("hidden", lambda: 1.0)
+    checks = Checks("f")
+    checks.close("hidden", lambda: 1.0)
+    checks.done()
     assert emitted == []
     monkeypatch.setenv(grading.EXECUTION_ENV, "autograde")
-    Checks("f").close("hidden", lambda: 1.0)
-    assert emitted == [{"index": 0, "function": "f", "what": "hidden", "shape": [], "data": [1.0]}]
+    checks = Checks("f")
+    checks.close("hidden", lambda: 1.0)
+    checks.close("visible", lambda: 3.0, expected=2.0)
+    assert emitted == []  # a cell's records go out together, at done()
+    with pytest.raises(CheckFailed):
+        checks.done()
+    assert emitted == [[{"index": 0, "function": "f", "what": "hidden", "shape": [], "data": [1.0]},
+                        {"index": 1, "function": "f", "what": "visible", "shape": [], "data": [3.0]}]]
+
+
+def test_slow_checks_report_before_the_cell_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cell that times out after a slow check still has the records of the checks before it."""
+    emitted: list[list[dict]] = []
+    monkeypatch.setattr(grading, "_emit", emitted.append)
+    monkeypatch.setenv(grading.EXECUTION_ENV, "autograde")
+    monkeypatch.setattr(grading, "REPORT_EVERY_SECONDS", 0.05)
+    checks = Checks("f")
+    checks.close("fast", lambda: 1.0)
+    checks.close("slow", lambda: time.sleep(0.1) or 2.0)
+    assert [[r["what"] for r in batch] for batch in emitted] == [["fast", "slow"]]
+    checks.close("after", lambda: 3.0)
+    checks.done()
+    assert [[r["what"] for r in batch] for batch in emitted] == [["fast", "slow"], ["after"]]
+
+
+def test_records_are_judged_whether_reported_together_or_one_by_one() -> None:
+    records = [{"index": 0, "function": "f", "what": "a", "shape": [], "data": [1.0]},
+               {"index": 1, "function": "f", "what": "b", "shape": [], "data": [2.0]}]
+    together = [{"output_type": "display_data", "data": {RECORD_MIME: json.dumps(records)}}]
+    one_by_one = [{"output_type": "display_data", "data": {RECORD_MIME: json.dumps(r)}} for r in records]
+    malformed = [{"output_type": "display_data", "data": {RECORD_MIME: json.dumps([*records, {"index": "x"}, 7])}}]
+    assert records_from_outputs(together) == records_from_outputs(one_by_one) == records
+    assert records_from_outputs(malformed) == records
 
 
 def test_emit_uses_the_record_mime_type(monkeypatch: pytest.MonkeyPatch) -> None:
     shown: list = []
     monkeypatch.setattr("IPython.display.display", lambda obj, raw=False: shown.append((obj, raw)))
-    grading._emit({"index": 0})
-    assert shown == [({RECORD_MIME: '{"index": 0}'}, True)]
+    grading._emit([{"index": 0}])
+    assert shown == [({RECORD_MIME: '[{"index": 0}]'}, True)]
 
 
 def test_collecting_uses_the_reference_and_refuses_a_wrong_literal() -> None:

@@ -9,8 +9,10 @@ answering, and keeps whatever a cell prints. Here, instead:
   interrupted and the remaining cells are not run;
 * when the kernel dies (``os._exit``, a crash, a kill), the cell gets an error output that
   says how, and the remaining cells are not run;
-* outputs beyond ``output_limit_mb`` per notebook are cut (the check records test cells
-  emit are always kept).
+* outputs beyond ``output_limit_mb`` per notebook are cut. The check records test cells
+  emit are kept apart from that budget, up to :data:`RECORD_BUDGET_BYTES` (a hundred times
+  what the exercises' honest records take), so printing a lot cannot cost a correct answer
+  its grade, and a flood of forged records cannot exhaust the grader's memory.
 
 Either way the notebook comes out with outputs for what ran, so nbgrader's next steps grade
 it as usual: tests that did not run score nothing. What happened is also listed in
@@ -106,6 +108,7 @@ class SandboxedExecute(Execute):
         self._cell_limit = float(self.timeout) if self.timeout else math.inf
         self._stopped = False
         self._output_bytes = 0
+        self._record_bytes = 0
         self._cut = False
         started = time.monotonic()
         try:
@@ -197,9 +200,10 @@ class SandboxedExecute(Execute):
                cell_index: int) -> NotebookNode | None:
         content = msg.get("content", {})
         data = content.get("data") or {}
-        if RECORD_MIME in data and len(str(data[RECORD_MIME])) < 65536:
-            return super().output(outs, msg, display_id, cell_index)  # a check record: always kept
         size = _size(content)
+        if RECORD_MIME in data and self._record_bytes + size <= RECORD_BUDGET_BYTES:
+            self._record_bytes += size
+            return super().output(outs, msg, display_id, cell_index)  # check records: kept apart
         budget = int(self.output_limit_mb * (1 << 20)) - self._output_bytes
         if size <= budget:
             self._output_bytes += size
@@ -232,6 +236,10 @@ def _limit_problems(cell: NotebookNode, memory_mb: float, processes: float) -> l
             limit = f" (the limit is {processes:g}, threads included)" if processes else ""
             problems.append(f"it tried to start too many processes{limit}")
     return problems
+
+
+#: Check records a notebook may emit outside the output budget (its honest ones take about 20 KB).
+RECORD_BUDGET_BYTES = 2 << 20
 
 
 def _size(content: dict[str, Any]) -> int:

@@ -59,7 +59,11 @@ def _valid_record(record: Any) -> bool:
 
 
 def records_from_outputs(outputs: list[Any]) -> list[dict[str, Any]]:
-    """The well-formed check records among a cell's outputs (malformed ones are ignored)."""
+    """The well-formed check records among a cell's outputs (malformed ones are ignored).
+
+    An output holds a list of records (what :class:`~fisher_helpers.grading.Checks` reports) or
+    a single one.
+    """
     records = []
     for output in outputs:
         if output.get("output_type") not in ("display_data", "execute_result"):
@@ -68,11 +72,12 @@ def records_from_outputs(outputs: list[Any]) -> list[dict[str, Any]]:
         if not isinstance(payload, str):
             continue
         try:
-            record = json.loads(payload)
+            reported = json.loads(payload)
         except ValueError:
             continue
-        if _valid_record(record):
-            records.append(record)
+        for record in reported if isinstance(reported, list) else [reported]:
+            if _valid_record(record):
+                records.append(record)
     return records
 
 

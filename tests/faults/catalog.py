@@ -183,6 +183,15 @@ def _output_flood(ctx: FaultContext) -> None:
     ctx.write("fault-output-flood", ctx.correct({"ex1_code": code}))
 
 
+def _record_flood(ctx: FaultContext) -> None:
+    """Forged check records by the thousand: 40 MB the grader must not keep."""
+    code = ("import json\nfrom IPython.display import display\n"
+            "fake = json.dumps([{'index': 0, 'function': 'bernoulli_score', 'what': 'x = 0, p = 0.3',\n"
+            "                    'shape': [4096], 'data': [0.0] * 4096}])\n"
+            "for _ in range(2000):\n    display({'text/x-fisher-course-check': fake}, raw=True)")
+    ctx.write("fault-record-flood", ctx.correct({"ex1_code": code}))
+
+
 def _invalid_json(ctx: FaultContext) -> None:
     text = nbformat.writes(ctx.correct())
     (ctx.folder("fault-invalid-json") / NOTEBOOK).write_text(text[: len(text) // 2])
@@ -377,6 +386,7 @@ FAULTS: list[Fault] = [
     Fault("fault-sys-exit", _sys_exit, lambda c: c.full, False, "SystemExit"),
     Fault("fault-segfault", _segfault, lambda c: c.points_before("ex4_code"), True, "segmentation fault"),
     Fault("fault-output-flood", _output_flood, lambda c: c.full, False, "output passed"),
+    Fault("fault-record-flood", _record_flood, lambda c: c.full, False, "output passed"),
     Fault("fault-invalid-json", _invalid_json, lambda c: 0.0, True, "is not valid JSON"),
     Fault("fault-old-nbformat", _old_format, lambda c: c.full, False, "notebook format 3"),
     Fault("fault-missing-notebook", _missing, lambda c: 0.0, True, "No exercises.ipynb was submitted"),
