@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
+from bs4 import BeautifulSoup
 
 from fisher_grader.batch import grade_all
 from fisher_grader.course import ASSIGNMENT, Course
@@ -78,6 +83,21 @@ def test_feedback_and_grades_csv_are_written(graded: Course) -> None:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
     assert float(rows["alice"]["autograded"]) == AUTOGRADED_POINTS
     assert float(rows["bob"]["ex1a_bernoulli_score"]) == 0
+
+
+def test_feedback_is_the_page_nbgrader_writes(graded: Course, tmp_path: Path) -> None:
+    """`course grade` writes the document `nbgrader generate_feedback` writes, serialized without its
+    BeautifulSoup round trip (see fisher_grader.feedback_exporter)."""
+    theirs = tmp_path / "course"
+    shutil.copytree(graded.root, theirs, ignore=shutil.ignore_patterns("feedback"))
+    tools = str(Path(sys.executable).parent)
+    subprocess.run([os.path.join(tools, "nbgrader"), "generate_feedback", ASSIGNMENT, "--force"], cwd=theirs,
+                   env=dict(os.environ, PATH=tools + os.pathsep + os.environ["PATH"]), check=True,
+                   capture_output=True)
+    for student in ("alice", "bob", "carol"):
+        ours = (graded.folder("feedback", ASSIGNMENT, student) / "exercises.html").read_text()
+        nbgraders = (theirs / "feedback" / student / ASSIGNMENT / "exercises.html").read_text()
+        assert str(BeautifulSoup(ours, features="html.parser")) == nbgraders, student
 
 
 def test_feedback_explains_a_wrong_part(graded: Course) -> None:

@@ -12,9 +12,17 @@ result cannot differ between submissions:
   cache, keyed by template name and source checksum, so a changed template is recompiled.
 * nbconvert colours every code cell with Pygments, though most cells (the tests, the
   explorations) are the same in every submission. :func:`cache_highlighting` remembers the
-  HTML of a cell's code, keyed by everything the colouring depends on.
+  HTML of a cell's code, keyed by everything the colouring depends on (the code, the
+  language, the formatter's options and the cell's ``magics_language``).
 
-Both are installed in worker processes only (:func:`install`), and change no output.
+* nbgrader commits to the task's gradebook after every cell it scores (about sixty commits a
+  submission), and SQLite makes each commit durable. A task's gradebook is a private scratch
+  copy, thrown away after the task (a task that dies is retried from the template), so
+  :func:`relax_scratch_gradebooks` turns durability off for SQLite files under the scratch
+  folder only: ``synchronous=OFF`` and the rollback journal in memory. The course's own
+  gradebook, written by the coordinator, is never affected.
+
+All are installed in worker processes only (:func:`install`), and change no output.
 """
 
 from __future__ import annotations
@@ -26,14 +34,16 @@ _installed = False
 _lock = threading.Lock()
 
 
-def install() -> None:
-    """Install every cache (idempotent)."""
+def install(scratch: str | None = None) -> None:
+    """Install every cache, and relax the gradebooks under ``scratch`` if given (idempotent)."""
     global _installed
     with _lock:
         if not _installed:
             cache_schema_validators()
             cache_templates()
             cache_highlighting()
+            if scratch is not None:
+                relax_scratch_gradebooks(scratch)
             _installed = True
 
 
@@ -106,7 +116,10 @@ def cache_highlighting(size: int = 8192) -> None:
     highlight = Highlight2HTML.__call__
 
     def __call__(self: Highlight2HTML, source: str, language: str | None = None, metadata: Any = None) -> str:
-        key = json.dumps([source, language or self.pygments_lexer, self.extra_formatter_options, metadata],
+        # Of the cell's metadata, colouring reads only ``magics_language`` (nbconvert's
+        # ``_pygments_highlight``); the rest (execution timestamps...) differs in every submission.
+        magics = metadata.get("magics_language") if metadata else None
+        key = json.dumps([source, language or self.pygments_lexer, self.extra_formatter_options, magics],
                          sort_keys=True, default=str)
         html = cache.get(key)
         if html is None:
@@ -118,3 +131,26 @@ def cache_highlighting(size: int = 8192) -> None:
         return html
 
     Highlight2HTML.__call__ = __call__  # type: ignore[method-assign]
+
+
+def relax_scratch_gradebooks(scratch: str) -> None:
+    """SQLite databases under ``scratch`` trade durability for speed (see the module's description)."""
+    import os
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    folder = os.path.realpath(scratch) + os.sep
+
+    @event.listens_for(Engine, "connect")
+    def _relax(dbapi_connection: Any, _record: Any) -> None:
+        if type(dbapi_connection).__module__.split(".")[0] not in ("sqlite3", "_sqlite3"):
+            return
+        cursor = dbapi_connection.cursor()
+        try:
+            files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"]
+            if files and files[0] and os.path.realpath(files[0]).startswith(folder):
+                cursor.execute("PRAGMA synchronous=OFF")
+                cursor.execute("PRAGMA journal_mode=MEMORY")
+        finally:
+            cursor.close()

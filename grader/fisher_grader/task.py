@@ -44,6 +44,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from fisher_grader import sandboxed_execute, speedups
 from fisher_grader.course import CONFIG_FILE
+from fisher_grader.feedback_exporter import FeedbackExporter
 from fisher_grader.intake import ExpectedCells, Intake, take_in
 from fisher_grader.sandbox import SANDBOX_HOME, Limits, hand_over, runtime_paths
 from fisher_grader.sandboxed_execute import GradingNotes, SandboxedExecute
@@ -167,8 +168,8 @@ def init_worker(config: WorkerConfig) -> None:
     global _runtime
     if _runtime is None:
         warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's, about its own sessions
-        speedups.install()
         _runtime = _Runtime(config)
+        speedups.install(scratch=str(_runtime.tmp))
 
 
 def close_worker() -> None:
@@ -256,7 +257,9 @@ def _grade(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, w
         result.notes += report.get("problems", []) + report.get("notes", [])
         result.kernel_seconds += report.get("kernel_seconds", 0.0)
     result.kernel_start_seconds = sum(settings.started)
-    feedback = _run(GenerateFeedback, _config(task, template, runtime, work), task)
+    config = _config(task, template, runtime, work)
+    config.GenerateFeedback.exporter_class = FeedbackExporter
+    feedback = _run(GenerateFeedback, config, task)
     if not feedback["success"]:
         raise RuntimeError(f"nbgrader generate_feedback failed: {_nbgrader_failure(feedback, work)}")
     _collect(task, template, work, result)

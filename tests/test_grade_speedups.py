@@ -1,0 +1,95 @@
+"""The grading worker's shortcuts change no result: the feedback exporter, the caches, scratch gradebooks."""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+from nbconvert.exporters import HTMLExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from sqlalchemy import create_engine, text
+
+from fisher_grader import speedups
+from fisher_grader.feedback_exporter import MISSING_ALT, FeedbackExporter
+
+
+def _png() -> str:
+    """A valid 1x1 PNG, base64-encoded."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", bytes([0, 0, 0, 1, 0, 0, 0, 1, 8, 0, 0, 0, 0]))
+           + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+    return base64.b64encode(png).decode()
+
+
+def notebook(*, image: bool) -> nbformat.NotebookNode:
+    cells = [new_markdown_cell("## A part\nSome *markdown* with $x^2$ and <b>bold</b>  text."),
+             new_code_cell("def f(x):\n    return x ** 2\n\nf(3)",
+                           outputs=[new_output("execute_result", data={"text/plain": "9"}, execution_count=1)])]
+    if image:
+        cells.append(new_code_cell("plot()", outputs=[new_output("display_data", data={"image/png": _png()})]))
+    nb = new_notebook(cells=cells)
+    nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    return nb
+
+
+def pages(nb: nbformat.NotebookNode, template: str) -> tuple[str, str]:
+    ours = FeedbackExporter(template_name=template).from_notebook_node(nb)[0]
+    theirs = HTMLExporter(template_name=template).from_notebook_node(nb)[0]
+    return ours, theirs
+
+
+def test_a_page_without_images_is_the_same_document() -> None:
+    ours, theirs = pages(notebook(image=False), "classic")
+    assert "<img" not in theirs.lower()
+    assert str(BeautifulSoup(ours, features="html.parser")) == theirs  # only the serialization differs
+
+
+@pytest.mark.parametrize("template,image", [("classic", True), ("lab", False), ("lab", True)])
+def test_a_page_the_accessibility_pass_changes_gets_it(template: str, image: bool) -> None:
+    ours, theirs = pages(notebook(image=image), template)
+    assert ours == theirs
+    if image:
+        assert f'alt="{MISSING_ALT}"' in ours
+    if template == "lab":
+        assert 'tabindex="0"' in ours
+
+
+def test_the_highlighting_cache_ignores_execution_metadata_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    speedups.install()
+    import nbconvert.filters.highlight as highlight
+
+    calls: list[str] = []
+    real = highlight._pygments_highlight
+    monkeypatch.setattr(highlight, "_pygments_highlight", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    colour = Highlight2HTML(pygments_lexer="ipython3")
+    source = f"x = 1  # cache test {id(calls)}"
+    first = colour(source, metadata={"execution": {"iopub.execute_input": "2026-01-01T00:00:00Z"}})
+    second = colour(source, metadata={"execution": {"iopub.execute_input": "2026-01-02T00:00:00Z"}})
+    assert first == second and len(calls) == 1
+    assert colour(source, metadata={"magics_language": "bash"}) != first and len(calls) == 2
+
+
+def test_only_scratch_gradebooks_give_up_durability(tmp_path: Path) -> None:
+    scratch, course = tmp_path / "scratch", tmp_path / "course"
+    scratch.mkdir()
+    course.mkdir()
+    speedups.relax_scratch_gradebooks(str(scratch))
+
+    def pragmas(folder: Path) -> tuple[int, str]:
+        engine = create_engine(f"sqlite:///{folder / 'gradebook.db'}")
+        with engine.connect() as connection:
+            result = (connection.execute(text("PRAGMA synchronous")).scalar(),
+                      connection.execute(text("PRAGMA journal_mode")).scalar())
+        engine.dispose()
+        return result
+
+    assert pragmas(scratch) == (0, "memory")
+    assert pragmas(course) == (2, "delete")  # SQLite's defaults: the course's gradebook stays durable
