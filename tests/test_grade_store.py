@@ -1,15 +1,22 @@
-"""The coordinator's bookkeeping: the gradebook lock, and folders replaced in one step."""
+"""The coordinator's bookkeeping: the gradebook lock, folders replaced in one step, the template's gradebook."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from nbgrader.api import Gradebook
+
+from fisher_grader.course import ASSIGNMENT
+from fisher_grader.release import generate_release
 from fisher_grader.store import GradebookLock, _replace_folder, remove_leftovers
+from fisher_grader.template import build_template
+from tests.course_copy import copy_course
 
 
 def test_lock_is_exclusive_and_dies_with_its_holder(tmp_path: Path) -> None:
@@ -56,3 +63,22 @@ def test_a_run_killed_between_two_renames_is_repaired(tmp_path: Path) -> None:
     remove_leftovers(tmp_path, "hw")
     assert (student / "hw" / "exercises.ipynb").read_bytes() == b"graded"
     assert sorted(p.name for p in student.iterdir()) == ["hw"]
+
+
+def test_a_template_gradebook_is_what_nbgrader_would_create(tmp_path: Path) -> None:
+    """Built without nbgrader's `alembic heads` subprocess, with the same schema and version, and
+    nbgrader opens it as an existing gradebook."""
+    course = copy_course(tmp_path / "course")
+    generate_release(course, ASSIGNMENT)
+    template = build_template(course, ASSIGNMENT, tmp_path / "template")
+    nbgraders = tmp_path / "nbgrader.db"
+    Gradebook(f"sqlite:///{nbgraders}").close()  # a new gradebook, made by nbgrader itself
+
+    def schema(path: Path) -> tuple[list, list]:
+        with sqlite3.connect(path) as db:
+            return (sorted(db.execute("SELECT type, name, sql FROM sqlite_master")),
+                    db.execute("SELECT version_num FROM alembic_version").fetchall())
+
+    assert schema(template.gradebook) == schema(nbgraders)
+    with Gradebook(f"sqlite:///{template.gradebook}", template.course_id) as gb:
+        assert len(gb.find_assignment(ASSIGNMENT).notebooks[0].grade_cells) > 0

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from fisher_grader import sandbox
@@ -141,10 +142,11 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
                                   preload=template.imports, scratch=str(run_dir))
             progress = Progress(len(tasks), f"grading {assignment}", enabled=options.progress)
             try:
-                with WorkerPool(summary.workers, config,
-                                task_timeout=limits.submission_seconds + TASK_MARGIN_SECONDS) as pool:
+                with Gradebook(course.db_url, template.course_id) as gradebook, \
+                        WorkerPool(summary.workers, config,
+                                   task_timeout=limits.submission_seconds + TASK_MARGIN_SECONDS) as pool:
                     for result in pool.grade(tasks):
-                        _store(course, template.course_id, template.fingerprint, fingerprints, result, summary)
+                        _store(course, gradebook, template.fingerprint, fingerprints, result, summary)
                         progress.advance(failed=result.status == "problem", error=result.status == "error")
             finally:
                 progress.close()
@@ -157,13 +159,13 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
     return summary
 
 
-def _store(course: Course, course_id: str, assignment_fingerprint: str, fingerprints: dict[str, str],
+def _store(course: Course, gradebook: Gradebook, assignment_fingerprint: str, fingerprints: dict[str, str],
            result: GradingResult, summary: BatchSummary) -> None:
     if result.recorded:
         try:
-            store_result(course.root, course.db_url, course_id, result,
+            store_result(course.root, course.db_url, gradebook.course_id, result,
                          submission_fingerprint=fingerprints[result.student],
-                         assignment_fingerprint=assignment_fingerprint)
+                         assignment_fingerprint=assignment_fingerprint, gradebook=gradebook)
         except Exception as exc:  # e.g. a full disk: this student is not graded, the run goes on
             result.status, result.error = "error", f"not stored: {type(exc).__name__}: {exc}"
     if result.status == "graded":

@@ -139,13 +139,18 @@ def journal(db_url: str, course_id: str, assignment: str) -> dict[str, JournalEn
 
 
 def store_result(course_root: Path, db_url: str, course_id: str, result: GradingResult, *,
-                 submission_fingerprint: str, assignment_fingerprint: str) -> None:
-    """Write a recorded result's files, then its grades and journal entry in one transaction."""
+                 submission_fingerprint: str, assignment_fingerprint: str, gradebook: Gradebook | None = None) -> None:
+    """Write a recorded result's files, then its grades and journal entry in one transaction.
+
+    ``gradebook`` is the course's gradebook, open (a run storing many results opens it once:
+    opening one costs nbgrader about 40 ms); by default it is opened for this result alone.
+    """
     assert result.recorded, "a failed task has nothing to store"
     _replace_folder(course_root / "autograded" / result.student / result.assignment, result.autograded,
                     AUTOGRADED_MODE)
     _replace_folder(course_root / "feedback" / result.student / result.assignment, result.feedback, FEEDBACK_MODE)
-    with Gradebook(db_url, course_id) as gb:
+    with contextlib.ExitStack() as stack:
+        gb = gradebook if gradebook is not None else stack.enter_context(Gradebook(db_url, course_id))
         gb.update_or_create_student(result.student)  # these two commit, and are idempotent
         kwargs = {"timestamp": result.timestamp} if result.timestamp else {}
         gb.update_or_create_submission(result.assignment, result.student, **kwargs)

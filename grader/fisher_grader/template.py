@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Base, Gradebook, MissingEntry
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from fisher_grader.course import CONFIG_FILE, GRADED_NOTEBOOK, Course
 
@@ -79,6 +81,30 @@ class AssignmentTemplate:
                    fingerprint=data["fingerprint"], imports=tuple(data.get("imports", ())))
 
 
+def _stamp_like(course_gradebook: Gradebook, path: Path) -> None:
+    """Create an empty gradebook at ``path`` with the schema version of the course's gradebook.
+
+    nbgrader creates the same when it opens a new file, but asks for the version by running
+    ``alembic heads`` in a subprocess (a second or two). A course gradebook without a version
+    leaves the work to nbgrader.
+    """
+    try:
+        version = course_gradebook.db.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError:
+        course_gradebook.db.rollback()
+        return
+    if not version:
+        return
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        Base.metadata.create_all(bind=engine)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": version})
+    finally:
+        engine.dispose()
+
+
 def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple[str, ...] = (GRADED_NOTEBOOK,),
                    helper_packages: tuple[str, ...] = ()) -> AssignmentTemplate:
     """Build the template of ``assignment`` in ``dest`` (which must not exist yet).
@@ -90,6 +116,8 @@ def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple
     course_id = str(config.CourseDirectory.course_id or "default_course")
     dest.mkdir(parents=True)
     digest = hashlib.sha256()
+    with Gradebook(course.db_url, course_id) as real:
+        _stamp_like(real, dest / "gradebook.db")
     with Gradebook(course.db_url, course_id) as real, Gradebook(f"sqlite:///{dest / 'gradebook.db'}", course_id) as gb:
         try:
             source = real.find_assignment(assignment)
