@@ -326,6 +326,9 @@ def _config(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, 
     config.GradingNotes.notes = list(intake.notes) if intake is not None else []
     config.Autograde.create_student = True
     config.BaseConverter.force = True
+    # nbconvert validates the whole notebook after each of the ~18 preprocessors; once, after
+    # the last, catches the same invalid notebooks (nbconvert's own option for it).
+    config.Exporter.optimistic_validation = True
     return config
 
 
