@@ -327,7 +327,7 @@ def _config(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, 
     config.Autograde.create_student = True
     config.BaseConverter.force = True
     # nbconvert validates the whole notebook after each of the ~18 preprocessors; once, after
-    # the last, catches the same invalid notebooks (nbconvert's own option for it).
+    # the last, still refuses a notebook any of them left invalid (nbconvert's own option).
     config.Exporter.optimistic_validation = True
     return config
 
