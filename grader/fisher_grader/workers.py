@@ -118,23 +118,15 @@ class WorkerPool:
         self._workers.clear()
 
     def grade(self, tasks: Iterable[GradingTask]) -> Iterator[GradingResult]:
-        """Grade ``tasks``; yield each result (an "error" result if a task could not be graded)."""
+        """Grade ``tasks``; yield each result (an "error" result if a task could not be graded).
+
+        A worker that hands in a result gets its next task before the result is yielded, so it
+        grades while the caller stores the result.
+        """
         queue = deque(_Pending(t) for t in tasks)
         busy: dict[int, _Pending] = {}
         while queue or busy:
-            for index, worker in enumerate(self._workers):
-                if worker.task is None and queue:
-                    pending = queue.popleft()
-                    pending.attempts += 1
-                    try:
-                        worker.conn.send(pending.task)
-                    except (OSError, ValueError):
-                        queue.appendleft(pending)
-                        pending.attempts -= 1
-                        self._replace(index)
-                        continue
-                    worker.task, worker.started = pending.task, time.monotonic()
-                    busy[index] = pending
+            self._dispatch(queue, busy)
             waitables: list[Any] = []
             for worker in self._workers:
                 if worker.task is not None:
@@ -143,6 +135,7 @@ class WorkerPool:
                 continue
             ready = wait(waitables, timeout=1.0)
             now = time.monotonic()
+            finished: list[GradingResult] = []
             for index, worker in enumerate(self._workers):
                 pending = busy.get(index)
                 if pending is None:
@@ -159,7 +152,7 @@ class WorkerPool:
                         del busy[index]
                         if worker.done >= self.max_tasks:
                             self._replace(index)
-                        yield result
+                        finished.append(result)
                         continue
                 elif worker.process.sentinel in ready or not worker.process.is_alive():
                     worker.process.join(1)
@@ -175,9 +168,26 @@ class WorkerPool:
                     queue.appendleft(pending)
                 else:
                     reason = "; then ".join(pending.reasons)
-                    result = GradingResult(assignment=pending.task.assignment, student=pending.task.student,
-                                           status="error", error=f"not graded: {reason}")
-                    yield result
+                    finished.append(GradingResult(assignment=pending.task.assignment, student=pending.task.student,
+                                                  status="error", error=f"not graded: {reason}"))
+            self._dispatch(queue, busy)
+            yield from finished
+
+    def _dispatch(self, queue: deque[_Pending], busy: dict[int, _Pending]) -> None:
+        """Give each idle worker the next task, if any."""
+        for index, worker in enumerate(self._workers):
+            if worker.task is None and queue:
+                pending = queue.popleft()
+                pending.attempts += 1
+                try:
+                    worker.conn.send(pending.task)
+                except (OSError, ValueError):
+                    queue.appendleft(pending)
+                    pending.attempts -= 1
+                    self._replace(index)
+                    continue
+                worker.task, worker.started = pending.task, time.monotonic()
+                busy[index] = pending
 
     def _replace(self, index: int) -> None:
         old = self._workers[index]
