@@ -257,9 +257,7 @@ def _grade(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, w
         result.notes += report.get("problems", []) + report.get("notes", [])
         result.kernel_seconds += report.get("kernel_seconds", 0.0)
     result.kernel_start_seconds = sum(settings.started)
-    config = _config(task, template, runtime, work)
-    config.GenerateFeedback.exporter_class = FeedbackExporter
-    feedback = _run(GenerateFeedback, config, task)
+    feedback = _run(GenerateFeedback, _config(task, template, runtime, work), task)
     if not feedback["success"]:
         raise RuntimeError(f"nbgrader generate_feedback failed: {_nbgrader_failure(feedback, work)}")
     _collect(task, template, work, result)
@@ -317,6 +315,7 @@ def _config(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, 
         steps.insert(0, SandboxedExecute)
     steps.insert(steps.index(SandboxedExecute) + 1, GradingNotes)
     config.Autograde.autograde_preprocessors = steps
+    config.GenerateFeedback.exporter_class = FeedbackExporter
     config.SandboxedExecute.timeout = max(1, int(limits.cell_seconds))
     config.SandboxedExecute.submission_timeout = float(limits.submission_seconds)
     config.SandboxedExecute.output_limit_mb = float(limits.output_mb)

@@ -22,6 +22,7 @@ assignment regrades submissions graded before the change.
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -116,9 +117,10 @@ def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple
     course_id = str(config.CourseDirectory.course_id or "default_course")
     dest.mkdir(parents=True)
     digest = hashlib.sha256()
-    with Gradebook(course.db_url, course_id) as real:
-        _stamp_like(real, dest / "gradebook.db")
-    with Gradebook(course.db_url, course_id) as real, Gradebook(f"sqlite:///{dest / 'gradebook.db'}", course_id) as gb:
+    with contextlib.ExitStack() as stack:
+        real = stack.enter_context(Gradebook(course.db_url, course_id))
+        _stamp_like(real, dest / "gradebook.db")  # before nbgrader opens the file, so it finds a gradebook
+        gb = stack.enter_context(Gradebook(f"sqlite:///{dest / 'gradebook.db'}", course_id))
         try:
             source = real.find_assignment(assignment)
         except MissingEntry:
