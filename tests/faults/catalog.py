@@ -184,16 +184,16 @@ def _output_flood(ctx: FaultContext) -> None:
 
 
 def _record_flood(ctx: FaultContext) -> None:
-    """Forged check records by the thousand: 40 MB the grader must not keep.
+    """Forged check records by the hundred: 10 MB, past both the records' and the outputs' budget.
 
-    Last in the notebook: a burst of displays this size overflows the kernel's IOPub queue
-    (ZeroMQ drops beyond 1000 messages), which could also drop the records of test cells run
-    right after it, so their score would depend on timing.
+    Last in the notebook, and fewer than the 1000 messages ZeroMQ queues before it drops some:
+    a bigger burst took longer than the cell limit on a loaded machine, and could drop the
+    records of test cells run right after it, so the outcome would depend on timing.
     """
     code = ("import json\nfrom IPython.display import display\n"
             "fake = json.dumps([{'index': 0, 'function': 'bernoulli_score', 'what': 'x = 0, p = 0.3',\n"
             "                    'shape': [4096], 'data': [0.0] * 4096}])\n"
-            "for _ in range(2000):\n    display({'text/x-fisher-course-check': fake}, raw=True)")
+            "for _ in range(500):\n    display({'text/x-fisher-course-check': fake}, raw=True)")
     ctx.write("fault-record-flood", ctx.correct({ctx.last_code_cell: code}))
 
 
