@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 import zlib
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from bs4 import BeautifulSoup
 from nbconvert.exporters import HTMLExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from nbgrader.api import Gradebook
 from sqlalchemy import create_engine, text
 
 from fisher_grader import speedups
@@ -93,3 +95,32 @@ def test_only_scratch_gradebooks_give_up_durability(tmp_path: Path) -> None:
 
     assert pragmas(scratch) == (0, "memory")
     assert pragmas(course) == (2, "delete")  # SQLite's defaults: the course's gradebook stays durable
+
+
+def test_scratch_gradebooks_share_an_engine_but_never_a_replaced_file(tmp_path: Path) -> None:
+    scratch, course = tmp_path / "scratch", tmp_path / "course"
+    scratch.mkdir()
+    course.mkdir()
+    speedups.share_scratch_engines(str(scratch))
+    first, second, path = scratch / "first.db", scratch / "second.db", scratch / "gradebook.db"
+    for copy, assignment in ((first, "ps1"), (second, "ps2")):
+        with Gradebook(f"sqlite:///{copy}") as gb:
+            gb.add_assignment(assignment)
+    shutil.copyfile(first, path)
+    url = f"sqlite:///{path}"
+
+    with Gradebook(url) as a, Gradebook(url) as b:
+        assert a.engine is b.engine  # so SQL compiled for one is reused by the next
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as a, Gradebook(f"sqlite:///{course / 'gradebook.db'}") as b:
+        assert a.engine is not b.engine  # outside the scratch folder nothing changes
+
+    # A task that failed half-way left a connection in the pool, on the file it graded into.
+    leaked = Gradebook(url)
+    assert [a.name for a in leaked.assignments] == ["ps1"]
+    leaked.db.remove()
+    # The next task: the grader's order (task.py), then nbgrader opening the new file.
+    speedups.close_scratch_connections()
+    path.unlink()
+    shutil.copyfile(second, path)
+    with Gradebook(url) as gb:
+        assert [a.name for a in gb.assignments] == ["ps2"]

@@ -21,6 +21,12 @@ result cannot differ between submissions:
   :func:`relax_scratch_gradebooks` turns durability off for SQLite files under the scratch
   folder only: ``synchronous=OFF`` and the rollback journal in memory. The course's own
   gradebook, written by the coordinator, is never affected.
+* nbgrader opens its gradebook about a dozen times per submission, and each ``Gradebook``
+  makes a new SQLAlchemy engine, whose cache of compiled SQL starts empty: every query is
+  compiled again, dozens per submission. :func:`share_scratch_engines` hands nbgrader one
+  engine per scratch gradebook file (a worker grades into the same file each time), so the
+  compiled SQL is kept. nbgrader still closes each ``Gradebook`` as before: closing disposes
+  of the engine's connections, and the next use opens new ones on whatever file is there.
 
 All are installed in worker processes only (:func:`install`), and change no output.
 """
@@ -44,6 +50,7 @@ def install(scratch: str | None = None) -> None:
             cache_highlighting()
             if scratch is not None:
                 relax_scratch_gradebooks(scratch)
+                share_scratch_engines(scratch)
             _installed = True
 
 
@@ -154,3 +161,41 @@ def relax_scratch_gradebooks(scratch: str) -> None:
                 cursor.execute("PRAGMA journal_mode=MEMORY")
         finally:
             cursor.close()
+
+
+_scratch_engines: dict[str, Any] = {}
+
+
+def close_scratch_connections() -> None:
+    """Close every connection of the shared engines (before a task replaces its gradebook file).
+
+    nbgrader closes each gradebook it opens, but a task that fails half-way may not have; its
+    connections must not serve the next task. The engines, and their compiled SQL, are kept.
+    """
+    for engine in _scratch_engines.values():
+        engine.dispose()
+
+
+def share_scratch_engines(scratch: str) -> None:
+    """nbgrader gets one engine per SQLite file under ``scratch`` (see the module's description)."""
+    import os
+
+    import nbgrader.api
+    from sqlalchemy.engine import Engine, make_url
+
+    folder = os.path.realpath(scratch) + os.sep
+    create = nbgrader.api.create_engine
+    engines = _scratch_engines
+
+    def create_engine(url: Any, *args: Any, **kwargs: Any) -> Engine:
+        parsed = make_url(url)
+        database = parsed.database if parsed.get_backend_name() == "sqlite" else None
+        if not database or not os.path.realpath(database).startswith(folder):
+            return create(url, *args, **kwargs)
+        key = repr((str(parsed), args, sorted(kwargs.items())))
+        engine = engines.get(key)
+        if engine is None:
+            engine = engines[key] = create(url, *args, **kwargs)
+        return engine
+
+    nbgrader.api.create_engine = create_engine

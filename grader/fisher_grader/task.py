@@ -138,6 +138,9 @@ class _Runtime:
         self._show: tuple[str, ...] | None = None
         self._configs: dict[Path, Config] = {}
         self._expected: dict[tuple[Path, str], ExpectedCells] = {}
+        # The task's gradebook: a fresh copy of the template's for each task, always at this path
+        # so that nbgrader's engine for it, and its compiled SQL, are reused (speedups).
+        self.gradebook = self.tmp / "gradebook.db"
 
     def show(self, template: Path) -> tuple[str, ...]:
         if self._show is None:
@@ -217,7 +220,9 @@ def _grade(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, w
     submitted = work / "submitted" / task.student / task.assignment
     submitted.mkdir(parents=True)
     (work / "source").symlink_to(template.root / "source", target_is_directory=True)
-    shutil.copy2(template.gradebook, work / "gradebook.db")
+    speedups.close_scratch_connections()
+    runtime.gradebook.unlink(missing_ok=True)
+    shutil.copyfile(template.gradebook, runtime.gradebook)
     intakes: dict[str, Intake] = {}
     for notebook in template.notebooks:
         intake = take_in(task.submission, notebook, runtime.expected(template, notebook),
@@ -260,7 +265,7 @@ def _grade(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, w
     feedback = _run(GenerateFeedback, _config(task, template, runtime, work), task)
     if not feedback["success"]:
         raise RuntimeError(f"nbgrader generate_feedback failed: {_nbgrader_failure(feedback, work)}")
-    _collect(task, template, work, result)
+    _collect(task, template, runtime, work, result)
     result.status = "problem" if result.problems else "graded"
 
 
@@ -305,7 +310,7 @@ def _config(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, 
     config = runtime.course_config(template)
     limits = task.options.limits
     config.CourseDirectory.root = str(work)
-    config.CourseDirectory.db_url = f"sqlite:///{work / 'gradebook.db'}"
+    config.CourseDirectory.db_url = f"sqlite:///{runtime.gradebook}"
     config.CourseDirectory.course_id = template.course_id
     config.CourseDirectory.assignment_id = task.assignment
     config.CourseDirectory.student_id = task.student
@@ -370,8 +375,9 @@ def _nbgrader_failure(outcome: dict[str, Any], work: Path | None = None) -> str:
     return f"The notebook could not be processed by nbgrader ({detail[:300]})."
 
 
-def _collect(task: GradingTask, template: AssignmentTemplate, work: Path, result: GradingResult) -> None:
-    with Gradebook(f"sqlite:///{work / 'gradebook.db'}", template.course_id) as gb:
+def _collect(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, work: Path,
+             result: GradingResult) -> None:
+    with Gradebook(f"sqlite:///{runtime.gradebook}", template.course_id) as gb:
         try:
             submission = gb.find_submission(task.assignment, task.student)
         except MissingEntry:
