@@ -40,6 +40,7 @@ import threading
 import time
 from typing import Any
 
+from fisher_grader import kernel_tuning
 from fisher_grader.sandbox import Limits, SandboxError, SandboxSpec, launch, seal
 
 #: Always imported: what ``IPKernelApp`` needs. The worker adds the assignment's own imports.
@@ -74,6 +75,7 @@ def preload(modules: list[str]) -> list[str]:
             importlib.import_module(name)
         except Exception:  # a missing optional module only costs speed
             failed.append(name)
+    kernel_tuning.install()
     with contextlib.suppress(Exception):  # load the font list now rather than in every kernel
         import matplotlib.font_manager
 

@@ -1,0 +1,60 @@
+"""Work a grading kernel skips: IPython steps whose result nothing in grading uses.
+
+The kernel parent (:mod:`fisher_grader.kernel_zygote`) installs these before it forks, so
+every grading kernel has them; nothing a cell displays or returns changes.
+
+* When a cell raises, IPython 9 formats the traceback twice: once to show it (what the
+  student sees in the autograded notebook and the feedback), and once more, the same way,
+  for ``history_manager.exceptions``, a record nothing in grading reads. IPython's rich
+  formatting costs about 16 ms per error, so a notebook with many errors (a blank or
+  unfinished submission) paid for each one twice. :func:`plain_stored_tracebacks` keeps
+  the stored record (name, value, traceback) but formats its traceback with Python's own
+  ``traceback`` module.
+* ipykernel transforms each cell's code (IPython's input transformers: magics, ``?``,
+  shell escapes) to decide whether to run it asynchronously, then IPython transforms the
+  same code again to run it. :func:`remember_last_transform` keeps the first result for the
+  second call only; other code, or a change of transformers, is transformed afresh.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+
+def install() -> None:
+    """Install every shortcut on IPython's ``InteractiveShell`` (idempotent)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    if getattr(InteractiveShell, "_fisher_tuned", False):
+        return
+    plain_stored_tracebacks(InteractiveShell)
+    remember_last_transform(InteractiveShell)
+    InteractiveShell._fisher_tuned = True
+
+
+def plain_stored_tracebacks(shell_class: Any) -> None:
+    def _format_exception_for_storage(self: Any, exception: BaseException, filename: str | None = None,
+                                      running_compiled_code: bool = False) -> dict[str, Any]:
+        return {"ename": type(exception).__name__, "evalue": str(exception),
+                "traceback": traceback.format_exception(exception)}
+
+    shell_class._format_exception_for_storage = _format_exception_for_storage
+
+
+def remember_last_transform(shell_class: Any) -> None:
+    transform = shell_class.transform_cell
+
+    def transform_cell(self: Any, raw_cell: str) -> str:
+        manager = self.input_transformer_manager
+        key = (raw_cell, id(manager), tuple(map(id, self.input_transformers_post)),
+               tuple(len(getattr(manager, name, ())) for name in ("cleanup_transforms", "line_transforms",
+                                                                    "token_transformers")))
+        last = self.__dict__.pop("_fisher_last_transform", None)
+        if last is not None and last[0] == key:
+            return last[1]  # the second call for this cell: used once, then forgotten
+        transformed = transform(self, raw_cell)
+        self.__dict__["_fisher_last_transform"] = (key, transformed)
+        return transformed
+
+    shell_class.transform_cell = transform_cell

@@ -1,0 +1,53 @@
+"""The grading kernel's shortcuts skip only work whose result nothing uses."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from fisher_grader import kernel_tuning
+
+
+@pytest.fixture(scope="module")
+def shell() -> InteractiveShell:
+    kernel_tuning.install()
+    kernel_tuning.install()  # idempotent: no second layer
+    return InteractiveShell.instance()
+
+
+def test_an_error_is_shown_in_full_and_stored_plainly(shell: InteractiveShell,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    result = shell.run_cell("def f(x):\n    return 1 / x\n\nf(0)", store_history=True)
+    assert isinstance(result.error_in_exec, ZeroDivisionError)
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
+    assert "Cell In[" in shown and "----> 4 f(0)" in shown  # IPython's own rich traceback
+    stored = shell.history_manager.exceptions[result.execution_count]
+    assert stored["ename"] == "ZeroDivisionError" and stored["evalue"] == "division by zero"
+    assert stored["traceback"][0] == "Traceback (most recent call last):\n"
+    assert "return 1 / x" in "".join(stored["traceback"]) and "Cell In[" not in "".join(stored["traceback"])
+
+
+def test_a_cell_is_transformed_once_and_exactly_as_ipython_does(shell: InteractiveShell,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    manager = shell.input_transformer_manager
+    calls: list[str] = []
+    real = type(manager).transform_cell
+    monkeypatch.setattr(type(manager), "transform_cell", lambda self, cell: calls.append(cell) or real(self, cell))
+    for cell in ("%time x = 1", "x?", "!echo hi", "y = 2\nz = y ** 2"):
+        first, second = shell.transform_cell(cell), shell.transform_cell(cell)
+        assert first == second == real(manager, cell)
+    assert len(calls) == 4  # one computation per cell (the comparison above calls IPython's directly)
+
+    shell.transform_cell("a = 1")
+    shell.transform_cell("a = 1")
+    shell.transform_cell("a = 1")  # a third call (the next cell, same code) is computed again
+    assert calls[-2:] == ["a = 1", "a = 1"]
+
+    shell.transform_cell("b = 1")
+    shell.input_transformers_post.append(lambda lines: [line.replace("1", "2") for line in lines])
+    try:
+        assert shell.transform_cell("b = 1") == "b = 2\n"  # new transformers: computed afresh
+    finally:
+        shell.input_transformers_post.pop()
