@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import shutil
 import zlib
 from pathlib import Path
 
@@ -97,7 +96,12 @@ def test_only_scratch_gradebooks_give_up_durability(tmp_path: Path) -> None:
     assert pragmas(course) == (2, "delete")  # SQLite's defaults: the course's gradebook stays durable
 
 
-def test_scratch_gradebooks_share_an_engine_but_never_a_replaced_file(tmp_path: Path) -> None:
+def test_scratch_gradebooks_share_an_engine_but_never_a_replaced_file(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbgrader.api
+
+    monkeypatch.setattr(nbgrader.api, "create_engine", nbgrader.api.create_engine)  # undone after the test
+    monkeypatch.setattr(speedups, "_scratch_engines", {})
     scratch, course = tmp_path / "scratch", tmp_path / "course"
     scratch.mkdir()
     course.mkdir()
@@ -106,7 +110,7 @@ def test_scratch_gradebooks_share_an_engine_but_never_a_replaced_file(tmp_path: 
     for copy, assignment in ((first, "ps1"), (second, "ps2")):
         with Gradebook(f"sqlite:///{copy}") as gb:
             gb.add_assignment(assignment)
-    shutil.copyfile(first, path)
+    speedups.replace_scratch_gradebook(first, path)
     url = f"sqlite:///{path}"
 
     with Gradebook(url) as a, Gradebook(url) as b:
@@ -118,9 +122,9 @@ def test_scratch_gradebooks_share_an_engine_but_never_a_replaced_file(tmp_path: 
     leaked = Gradebook(url)
     assert [a.name for a in leaked.assignments] == ["ps1"]
     leaked.db.remove()
-    # The next task: the grader's order (task.py), then nbgrader opening the new file.
-    speedups.close_scratch_connections()
-    path.unlink()
-    shutil.copyfile(second, path)
+    # The next task starts (task.py), and nbgrader opens the new file.
+    speedups.replace_scratch_gradebook(second, path)
     with Gradebook(url) as gb:
         assert [a.name for a in gb.assignments] == ["ps2"]
+    for engine in speedups._scratch_engines.values():
+        engine.dispose()

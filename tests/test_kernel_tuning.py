@@ -45,6 +45,11 @@ def test_a_cell_is_transformed_once_and_exactly_as_ipython_does(shell: Interacti
     shell.transform_cell("a = 1")  # a third call (the next cell, same code) is computed again
     assert calls[-2:] == ["a = 1", "a = 1"]
 
+    shell.transform_cell("e = 5")
+    shell.events.trigger("post_execute")  # the cell ran without a second transform (top-level await)
+    shell.transform_cell("e = 5")  # the next cell, same code: computed again
+    assert calls[-2:] == ["e = 5", "e = 5"]
+
     shell.transform_cell("b = 1")
     shell.input_transformers_post.append(lambda lines: [line.replace("1", "2") for line in lines])
     try:

@@ -13,7 +13,8 @@ every grading kernel has them; nothing a cell displays or returns changes.
 * ipykernel transforms each cell's code (IPython's input transformers: magics, ``?``,
   shell escapes) to decide whether to run it asynchronously, then IPython transforms the
   same code again to run it. :func:`remember_last_transform` keeps the first result for the
-  second call only; other code, or a change of transformers, is transformed afresh.
+  second call only, and forgets it when the cell has run (a cell with a top-level ``await``
+  is transformed only once); other code, or a change of transformers, is transformed afresh.
 """
 
 from __future__ import annotations
@@ -45,12 +46,18 @@ def plain_stored_tracebacks(shell_class: Any) -> None:
 def remember_last_transform(shell_class: Any) -> None:
     transform = shell_class.transform_cell
 
+    def forget(shell: Any) -> None:
+        shell.__dict__.pop("_fisher_last_transform", None)
+
     def transform_cell(self: Any, raw_cell: str) -> str:
+        if not self.__dict__.get("_fisher_forgets"):
+            self.events.register("post_execute", lambda: forget(self))
+            self.__dict__["_fisher_forgets"] = True
         manager = self.input_transformer_manager
         key = (raw_cell, id(manager), tuple(map(id, self.input_transformers_post)),
                tuple(len(getattr(manager, name, ())) for name in ("cleanup_transforms", "line_transforms",
                                                                     "token_transformers")))
-        last = self.__dict__.pop("_fisher_last_transform", None)
+        last = self.__dict__.pop("_fisher_last_transform", None)  # used at most once
         if last is not None and last[0] == key:
             return last[1]  # the second call for this cell: used once, then forgotten
         transformed = transform(self, raw_cell)

@@ -33,25 +33,30 @@ All are installed in worker processes only (:func:`install`), and change no outp
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 import threading
 from typing import Any
 
 _installed = False
+_scratch_folders: set[str] = set()
 _lock = threading.Lock()
 
 
 def install(scratch: str | None = None) -> None:
-    """Install every cache, and relax the gradebooks under ``scratch`` if given (idempotent)."""
+    """Install every cache, and the shortcuts for gradebooks under ``scratch`` if given (idempotent)."""
     global _installed
     with _lock:
         if not _installed:
             cache_schema_validators()
             cache_templates()
             cache_highlighting()
-            if scratch is not None:
-                relax_scratch_gradebooks(scratch)
-                share_scratch_engines(scratch)
             _installed = True
+        if scratch is not None and scratch not in _scratch_folders:
+            relax_scratch_gradebooks(scratch)
+            share_scratch_engines(scratch)
+            _scratch_folders.add(scratch)
 
 
 def cache_schema_validators() -> None:
@@ -142,8 +147,6 @@ def cache_highlighting(size: int = 8192) -> None:
 
 def relax_scratch_gradebooks(scratch: str) -> None:
     """SQLite databases under ``scratch`` trade durability for speed (see the module's description)."""
-    import os
-
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
@@ -166,20 +169,25 @@ def relax_scratch_gradebooks(scratch: str) -> None:
 _scratch_engines: dict[str, Any] = {}
 
 
-def close_scratch_connections() -> None:
-    """Close every connection of the shared engines (before a task replaces its gradebook file).
+def replace_scratch_gradebook(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+    """Make ``dest`` a fresh copy of the gradebook ``source``: the start of every task.
 
-    nbgrader closes each gradebook it opens, but a task that fails half-way may not have; its
-    connections must not serve the next task. The engines, and their compiled SQL, are kept.
+    First every connection of the shared engines is closed: nbgrader closes each gradebook it
+    opens, but a task that failed half-way may not have, and a connection to the old file must
+    not serve the next task. The engines, and their compiled SQL, are kept. The old file (and
+    any journal SQLite left beside it) is removed, not overwritten, so a connection that
+    escaped this still sees only the file it was opened on.
     """
     for engine in _scratch_engines.values():
         engine.dispose()
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{os.fspath(dest)}{suffix}")
+    shutil.copyfile(source, dest)
 
 
 def share_scratch_engines(scratch: str) -> None:
     """nbgrader gets one engine per SQLite file under ``scratch`` (see the module's description)."""
-    import os
-
     import nbgrader.api
     from sqlalchemy.engine import Engine, make_url
 

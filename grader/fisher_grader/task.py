@@ -220,9 +220,7 @@ def _grade(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, w
     submitted = work / "submitted" / task.student / task.assignment
     submitted.mkdir(parents=True)
     (work / "source").symlink_to(template.root / "source", target_is_directory=True)
-    speedups.close_scratch_connections()
-    runtime.gradebook.unlink(missing_ok=True)
-    shutil.copyfile(template.gradebook, runtime.gradebook)
+    speedups.replace_scratch_gradebook(template.gradebook, runtime.gradebook)
     intakes: dict[str, Intake] = {}
     for notebook in template.notebooks:
         intake = take_in(task.submission, notebook, runtime.expected(template, notebook),
