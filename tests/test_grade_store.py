@@ -1,4 +1,5 @@
-"""The coordinator's bookkeeping: the gradebook lock, folders replaced in one step, the template's gradebook."""
+"""The coordinator's bookkeeping: the gradebook lock, folders replaced in one step, the template's gradebook,
+storing a result."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import sys
 import time
 from pathlib import Path
 
-from nbgrader.api import Gradebook
+import pytest
+from nbgrader.api import Gradebook, MissingEntry
 
 from fisher_grader.course import ASSIGNMENT
 from fisher_grader.release import generate_release
-from fisher_grader.store import GradebookLock, _replace_folder, remove_leftovers
+from fisher_grader.store import GradebookLock, _replace_folder, remove_leftovers, store_result
+from fisher_grader.task import CommentRecord, GradeRecord, GradingResult
 from fisher_grader.template import build_template
 from tests.course_copy import copy_course
 
@@ -82,3 +85,54 @@ def test_a_template_gradebook_is_what_nbgrader_would_create(tmp_path: Path) -> N
     assert schema(template.gradebook) == schema(nbgraders)
     with Gradebook(f"sqlite:///{template.gradebook}", template.course_id) as gb:
         assert len(gb.find_assignment(ASSIGNMENT).notebooks[0].grade_cells) > 0
+
+
+def test_a_result_is_stored_in_the_cells_nbgrader_would_find(tmp_path: Path) -> None:
+    """One student's scores and comments land in that student's rows, cell by cell, as nbgrader's
+    ``find_grade``/``find_comment`` locate them (same cell names in two notebooks, task cells)."""
+    db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(db_url) as gb:
+        gb.add_assignment("hw")
+        for notebook in ("one", "two"):
+            gb.add_notebook(notebook, "hw")
+            for cell in ("p1", "p2"):
+                gb.add_grade_cell(cell, notebook, "hw", max_score=3, cell_type="code")
+            gb.add_solution_cell("answer", notebook, "hw")
+            gb.add_task_cell("task", notebook, "hw", max_score=2, cell_type="markdown")
+        for student in ("ann", "ben"):
+            gb.add_student(student)
+            gb.add_submission("hw", student)
+        gb.find_grade("task", "two", "hw", "ben").manual_score = 1.0
+        gb.db.commit()
+
+    def result(student: str, base: float) -> GradingResult:
+        grades = [GradeRecord(nb, cell, base + i) for i, (nb, cell) in
+                  enumerate((nb, cell) for nb in ("one", "two") for cell in ("p1", "p2"))]
+        grades += [GradeRecord("one", "task", None), GradeRecord("two", "task", 0.5)]
+        comments = [CommentRecord(nb, cell, f"{student} {nb} {cell}") for nb in ("one", "two")
+                    for cell in ("answer", "task")]
+        return GradingResult(assignment="hw", student=student, grades=grades, comments=comments)
+
+    for student, base in (("ann", 0.0), ("ben", 10.0)):
+        store_result(tmp_path, db_url, "default_course", result(student, base),
+                     submission_fingerprint=student, assignment_fingerprint="a")
+    with Gradebook(db_url) as gb:
+        for student, base in (("ann", 0.0), ("ben", 10.0)):
+            stored = result(student, base)
+            for record in stored.grades:
+                grade = gb.find_grade(record.name, record.notebook, "hw", student)
+                assert grade.auto_score == record.auto_score, (student, record)
+            for record in stored.comments:
+                assert gb.find_comment(record.name, record.notebook, "hw", student).auto_comment == \
+                    record.auto_comment
+            assert gb.find_grade("p1", "one", "hw", student).needs_manual_grade is False
+            assert gb.find_grade("task", "one", "hw", student).needs_manual_grade is True  # no score
+        assert gb.find_grade("task", "two", "hw", "ben").needs_manual_grade is True  # a manual score stays
+        assert gb.find_grade("task", "two", "hw", "ann").needs_manual_grade is False
+
+    wrong = result("ann", 100.0)
+    wrong.grades.append(GradeRecord("three", "p1", 1.0))  # no such notebook: nothing is stored
+    with pytest.raises(MissingEntry):
+        store_result(tmp_path, db_url, "default_course", wrong, submission_fingerprint="x", assignment_fingerprint="a")
+    with Gradebook(db_url) as gb:
+        assert gb.find_grade("p1", "one", "hw", "ann").auto_score == 0.0
