@@ -17,7 +17,8 @@ result cannot differ between submissions:
 
 * nbgrader commits to the task's gradebook after every cell it scores (about sixty commits a
   submission), and SQLite makes each commit durable. A task's gradebook is a private scratch
-  copy, thrown away after the task (a task that dies is retried from the template), so
+  copy, replaced by a fresh copy of the template for the next task (a task that dies is
+  retried from the template; :func:`replace_scratch_gradebook`), so
   :func:`relax_scratch_gradebooks` turns durability off for SQLite files under the scratch
   folder only: ``synchronous=OFF`` and the rollback journal in memory. The course's own
   gradebook, written by the coordinator, is never affected.
@@ -26,7 +27,8 @@ result cannot differ between submissions:
   compiled again, dozens per submission. :func:`share_scratch_engines` hands nbgrader one
   engine per scratch gradebook file (a worker grades into the same file each time), so the
   compiled SQL is kept. nbgrader still closes each ``Gradebook`` as before: closing disposes
-  of the engine's connections, and the next use opens new ones on whatever file is there.
+  of the engine's connections, and the next use opens new ones on whatever file is there;
+  :func:`replace_scratch_gradebook` closes them all before it replaces the file.
 
 All are installed in worker processes only (:func:`install`), and change no output.
 """
