@@ -34,12 +34,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
-from nbgrader import api as tables
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import text
 
+from fisher_grader.gradebook_rows import submission_grades_and_comments
 from fisher_grader.task import GradingResult
 
 JOURNAL = "course_grade_journal"
@@ -186,38 +185,6 @@ def store_result(course_root: Path, db_url: str, course_id: str, result: Grading
                     "r": "; ".join(result.problems) or None,
                     "t": datetime.now(timezone.utc).isoformat(timespec="seconds"), "sec": result.seconds,
                 })
-
-
-#: A submission's grades or comments, by (notebook, cell name).
-ByCell = dict[tuple[str, str], Any]
-
-
-def submission_grades_and_comments(gb: Gradebook, assignment: str, student: str) -> tuple[ByCell, ByCell]:
-    """Every grade and comment of one submission, by (notebook, cell name).
-
-    The same rows nbgrader's ``find_grade`` and ``find_comment`` return, one at a time, with
-    one query per cell: fetched here in four queries, where storing one submission's fifty
-    or so took a query each. Like those two, a grade or solution cell comes before a task
-    cell of the same name.
-    """
-    def rows(model: type, cell: type) -> list[tuple[Any, str, str]]:
-        return gb.db.query(model, cell.name, tables.Notebook.name) \
-            .join(cell, cell.id == model.cell_id) \
-            .join(tables.SubmittedNotebook, tables.SubmittedNotebook.id == model.notebook_id) \
-            .join(tables.Notebook, tables.Notebook.id == tables.SubmittedNotebook.notebook_id) \
-            .join(tables.SubmittedAssignment, tables.SubmittedAssignment.id == tables.SubmittedNotebook.assignment_id) \
-            .join(tables.Assignment, tables.Assignment.id == tables.SubmittedAssignment.assignment_id) \
-            .join(tables.Student, tables.Student.id == tables.SubmittedAssignment.student_id) \
-            .filter(tables.Assignment.name == assignment, tables.Student.id == student).all()
-
-    grades: ByCell = {}
-    comments: ByCell = {}
-    for found, model, cells in ((grades, tables.Grade, (tables.GradeCell, tables.TaskCell)),
-                                (comments, tables.Comment, (tables.SolutionCell, tables.TaskCell))):
-        for cell in cells:
-            for row, name, notebook in rows(model, cell):
-                found.setdefault((notebook, name), row)
-    return grades, comments
 
 
 @contextlib.contextmanager

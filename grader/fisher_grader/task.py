@@ -45,6 +45,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from fisher_grader import sandboxed_execute, speedups
 from fisher_grader.course import CONFIG_FILE
 from fisher_grader.feedback_exporter import FeedbackExporter
+from fisher_grader.gradebook_rows import submission_grades_and_comments
 from fisher_grader.intake import ExpectedCells, Intake, take_in
 from fisher_grader.sandbox import SANDBOX_HOME, Limits, hand_over, runtime_paths
 from fisher_grader.sandboxed_execute import GradingNotes, SandboxedExecute
@@ -383,8 +384,9 @@ def _collect(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime,
         result.timestamp = submission.timestamp
         for nb in submission.notebooks:
             result.late_penalties[nb.name] = nb.late_submission_penalty
-            result.grades += [GradeRecord(nb.name, g.name, g.auto_score) for g in nb.grades]
-            result.comments += [CommentRecord(nb.name, c.name, c.auto_comment) for c in nb.comments]
+        grades, comments = submission_grades_and_comments(gb, task.assignment, task.student)
+        result.grades += [GradeRecord(nb, name, g.auto_score) for (nb, name), g in grades.items()]
+        result.comments += [CommentRecord(nb, name, c.auto_comment) for (nb, name), c in comments.items()]
     for step, files in (("autograded", result.autograded), ("feedback", result.feedback)):
         folder = work / step / task.student / task.assignment
         for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
