@@ -1,23 +1,13 @@
-"""nbgrader configuration of the Fisher information course.
+"""nbgrader configuration of the Fisher information course, and its grading settings.
 
-Everything is relative to this file, so nbgrader works the same from any working directory.
+Every door reads this one file: the ``course`` command, plain ``nbgrader`` commands, and
+formgrader's buttons. Paths are relative to this file, so nbgrader works the same from any
+working directory.
 """
 
 import os
-import sys
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (
-    AssignLatePenalties,
-    CheckCellMetadata,
-    ClearHiddenTests,
-    Execute,
-    IgnorePattern,
-    LimitOutput,
-    SaveAutoGrades,
-)
-
-from fisher_grader.preprocessors import GradeOutsideKernel
+from notebook_grader.pipeline.setup import use_engine
 
 c = get_config()  # noqa: F821 -- provided by traitlets when nbgrader loads this file
 
@@ -27,29 +17,20 @@ c.CourseDirectory.root = ROOT
 c.CourseDirectory.course_id = "fisher-information"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
 
-# The theory notebook is reading material: it is released with the assignment but holds no
-# grade, so autograding never executes it (a submitted copy is ignored).
-if sys.argv[1:2] == ["autograde"]:
-    c.CourseDirectory.notebook_id = "exercises"
+# The course's assignments. A reading notebook is released with its assignment but holds no
+# grade: no autograde path ever executes it (a submitted copy is ignored).
+c.CourseGrading.assignments = {
+    "fisher_information": {"graded": ["exercises"], "reading": ["theory"]},
+}
+# What a student's kernel may import from the course: the notebooks' helpers and the kernel
+# half of the test-cell protocol. Both are shown read-only in the sandbox.
+c.CourseGrading.helper_packages = ["fisher_helpers", "cell_checks"]
+# Limits of one submission (these are the defaults, stated here for the instructor to see).
+c.CourseGrading.cell_timeout = 30
+c.CourseGrading.submission_timeout = 300
+c.CourseGrading.memory_mb = 2048
 
-# Test cells report the values of the student's functions; GradeOutsideKernel judges them in
-# this process against the reference solution and writes the verdict into the cell, so nothing
-# the kernel prints, raises or patches decides a grade. ClearHiddenTests then removes the hidden
-# test code, so neither the autograded notebook nor its feedback shows it.
-c.Autograde.autograde_preprocessors = [
-    Execute,
-    GradeOutsideKernel,
-    ClearHiddenTests,
-    IgnorePattern,
-    ClearMetadataPreprocessor,
-    LimitOutput,
-    SaveAutoGrades,
-    AssignLatePenalties,
-    CheckCellMetadata,
-]
-
-# A student who deletes a test cell gets it back (and graded) rather than an ungraded part.
-c.OverwriteCells.add_missing_cells = True
-
-# A notebook that loops forever is interrupted after 30 s per cell.
-c.Execute.timeout = 30
+# Autograde runs each notebook in the sandbox and judges the test cells outside the kernel,
+# against the reference solution; feedback shows the verdicts. Formgrader's buttons and
+# `nbgrader autograde` go through the same pipeline.
+use_engine(c)

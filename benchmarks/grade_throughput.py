@@ -8,7 +8,7 @@ untouched release), then, in the same run:
 
 1. grades one with ``nbgrader autograde ASSIGNMENT --force`` (the CLI, one call for all,
    sequential, no feedback), timed;
-2. grades the other with ``course grade`` (its engine, :func:`fisher_grader.batch.grade_all`:
+2. grades the other with ``course grade`` (its engine, :func:`notebook_grader.batch.coordinator.grade_all`:
    sandboxed, parallel, feedback HTML and the grades CSV included), timed;
 3. measures the floor: the kernel's own time to run each sample notebook's cells, as nbgrader
    runs them (hidden tests restored), in a fresh ordinary kernel (the sum over cells of
@@ -36,9 +36,10 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from fisher_grader.batch import BatchOptions, grade_all
-from fisher_grader.course import ASSIGNMENT, CONFIG_FILE, Course
-from fisher_grader.release import generate_release
+from notebook_grader.batch.coordinator import BatchOptions, grade_all
+from notebook_grader.course import CONFIG_FILE, Course
+from notebook_grader.release import generate_release
+from tests.course_copy import ASSIGNMENT, source_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = ("alice", "bob", "carol")
@@ -60,7 +61,7 @@ def build_course(dest: Path, submissions: int) -> Course:
 
 def as_autograded(course: Course, sample: str) -> nbformat.NotebookNode:
     """A sample as nbgrader runs it: its locked cells (the tests) restored, hidden tests included."""
-    source = nbformat.read(course.source_notebook(), as_version=4)
+    source = nbformat.read(source_notebook(course), as_version=4)
     locked = {c.metadata["nbgrader"]["grade_id"]: c.source for c in source.cells
               if c.metadata.get("nbgrader", {}).get("locked")}
     nb = nbformat.read(REPO / "submitted" / sample / ASSIGNMENT / "exercises.ipynb", as_version=4)

@@ -5,9 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from fisher_grader.course import Course
+from notebook_grader.course import Course
 
 REPO = Path(__file__).resolve().parents[1]
+#: The course's first unit, and its graded notebook: what most grading tests grade.
+ASSIGNMENT = "fisher_information"
+NOTEBOOK = "exercises.ipynb"
+#: What the course shows a student's kernel (c.CourseGrading.helper_packages).
+HELPER_PACKAGES = ("fisher_helpers", "cell_checks")
 
 
 def copy_course(destination: Path, *, submitted: bool = False, release: bool = True) -> Course:
@@ -18,3 +23,11 @@ def copy_course(destination: Path, *, submitted: bool = False, release: bool = T
     for folder in folders:
         shutil.copytree(REPO / folder, destination / folder)
     return Course(destination.resolve())
+
+
+def source_notebook(course: Course, assignment: str = ASSIGNMENT) -> Path:
+    return course.folder("source", assignment) / NOTEBOOK
+
+
+def release_notebook(course: Course, assignment: str = ASSIGNMENT) -> Path:
+    return course.folder("release", assignment) / NOTEBOOK

@@ -2,7 +2,7 @@
 
 Every entry of ``tests/catalog`` becomes one student of a temporary copy of the course (its
 ``nbgrader_config.py``, ``source/`` and ``release/``); all of them are autograded in one batch by
-:func:`fisher_grader.batch.grade_all`, and each test below reads that one batch's results:
+:func:`notebook_grader.batch.coordinator.grade_all`, and each test below reads that one batch's results:
 
 * a mistake loses exactly its own parts, a correct alternative gets full marks, an attack stays
   below full marks and wins none of the parts it attacks;
@@ -30,21 +30,21 @@ import nbformat
 import numpy as np
 import pytest
 
-from fisher_grader.batch import BatchSummary, grade_all
-from fisher_grader.course import ASSIGNMENT, Course
-from fisher_grader.reference import (
+from cell_checks import decode_value
+from notebook_grader.batch.coordinator import BatchSummary, grade_all
+from notebook_grader.course import Course
+from notebook_grader.protocol.reference import (
     ExpectedCheck,
     hidden_line_ranges,
     is_test_cell,
     load_reference,
     strip_solution_markers,
 )
-from fisher_grader.release import generate_release
-from fisher_grader.report import student_scores
-from fisher_grader.submissions import fill, reference_answers, write_submission
-from fisher_helpers.grading import decode_value
+from notebook_grader.release import generate_release
+from notebook_grader.report.scores import student_scores
 from tests.catalog import EXERCISE_OF_CELL, EXERCISES, PARTS, Entry, all_entries
-from tests.course_copy import REPO, copy_course
+from tests.course_copy import ASSIGNMENT, REPO, copy_course, release_notebook, source_notebook
+from tests.support.submissions import fill, reference_answers, write_submission
 
 SOURCE_NOTEBOOK = REPO / "source" / ASSIGNMENT / "exercises.ipynb"
 
@@ -131,8 +131,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     # Regenerating the release in the copy registers the assignment and its test cells in the copy's
     # own gradebook, which autograde restores the test cells from.
     generate_release(course, ASSIGNMENT)
-    release = nbformat.read(course.release_notebook(), as_version=4)
-    reference = reference_answers(course.source_notebook())
+    release = nbformat.read(release_notebook(course), as_version=4)
+    reference = reference_answers(source_notebook(course))
     submissions = {}
     for entry in CATALOG:
         nb = build_submission(entry, release, reference)
@@ -142,8 +142,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     summary = grade_all(course, ASSIGNMENT, force=True)
     seconds = time.monotonic() - started
 
-    source = nbformat.read(course.source_notebook(), as_version=4)
-    reference_checks = load_reference(course.source_notebook())
+    source = nbformat.read(source_notebook(course), as_version=4)
+    reference_checks = load_reference(source_notebook(course))
     max_points, checks = {}, {}
     for cell in source.cells:
         if is_test_cell(cell):

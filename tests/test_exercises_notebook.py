@@ -7,7 +7,7 @@ import re
 import nbformat
 import pytest
 
-from fisher_grader.reference import Reference, hidden_line_ranges, is_test_cell
+from notebook_grader.protocol.reference import Reference, hidden_line_ranges, is_test_cell
 from tests.course_copy import REPO
 
 SOURCE = REPO / "source" / "fisher_information" / "exercises.ipynb"

@@ -10,9 +10,9 @@ import textwrap
 import nbformat
 import pytest
 
-from fisher_grader.reference import Reference, is_test_cell, strip_solution_markers
-from fisher_grader.verdict import judge
-from fisher_helpers import grading
+import cell_checks as grading
+from notebook_grader.protocol.reference import Reference, is_test_cell, strip_solution_markers
+from notebook_grader.protocol.verdict import judge
 from tests.course_copy import REPO
 from tests.fixtures.make_samples import BOB_MISTAKES
 
@@ -29,7 +29,7 @@ def run_in_kernel_mode(cell_source: str, answer: str, monkeypatch: pytest.Monkey
                                        "data": {grading.RECORD_MIME: json.dumps(record)}}),
     )
     namespace: dict = {}
-    exec("import numpy as np\nfrom fisher_helpers.grading import Checks, warnings_raised", namespace)
+    exec("import numpy as np\nfrom cell_checks import Checks, warnings_raised", namespace)
     exec(textwrap.dedent(strip_solution_markers(answer)), namespace)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed), contextlib.suppress(grading.CheckFailed):

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from fisher_grader import cli, sandbox
-from fisher_grader.course import ASSIGNMENT
-from fisher_grader.report import student_scores
+from notebook_grader import cli
+from notebook_grader.isolation import sandbox
+from notebook_grader.report.scores import student_scores
+from tests.course_copy import ASSIGNMENT
 from tests.faults.courses import new_course, released_course, run_course
 
 
@@ -56,6 +57,11 @@ def test_refuses_without_a_sandbox_unless_told(tmp_path: Path, tmp_path_factory:
 def test_unknown_assignment_is_a_clear_error(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     course = new_course(released_course(tmp_path_factory), tmp_path / "course", samples=False)
     (course.root / "submitted" / "dave" / "homework2").mkdir(parents=True)
+    proc = run_course(course.root, "grade", "homework2", check=False)
+    assert proc.returncode == cli.EXIT_UNUSABLE
+    assert "declares no assignment 'homework2'" in proc.stderr
+    config = course.root / "nbgrader_config.py"
+    config.write_text(config.read_text() + '\nc.CourseGrading.assignments["homework2"] = {"graded": ["hw"]}\n')
     proc = run_course(course.root, "grade", "homework2", check=False)
     assert proc.returncode == cli.EXIT_UNUSABLE
     assert "run `course release homework2` first" in proc.stderr

@@ -21,8 +21,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from fisher_grader.course import ASSIGNMENT, Course
-from fisher_grader.report import student_scores
+from notebook_grader.course import Course
+from notebook_grader.report.scores import student_scores
+from tests.course_copy import ASSIGNMENT
 from tests.faults.catalog import FAULTS, Fault, FaultContext, Listener
 from tests.faults.courses import course_command, course_env, new_course, released_course
 
@@ -143,7 +144,7 @@ def test_nothing_is_left_running_or_lying_around(run: CatalogRun) -> None:
             start = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
         except (OSError, IndexError, ValueError):
             continue
-        if "fisher_grader" in cmdline and run.started <= start <= run.ended:
+        if "notebook_grader" in cmdline and run.started <= start <= run.ended:
             leftovers.append(cmdline)
     assert not leftovers, leftovers
     bases = (Path("/dev/shm"), Path(os.environ.get("TMPDIR", "/tmp")))

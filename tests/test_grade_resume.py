@@ -15,11 +15,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from fisher_grader.course import ASSIGNMENT, Course
-from fisher_grader.report import student_scores
-from fisher_grader.submissions import fill, write_submission
+from notebook_grader.course import Course
+from notebook_grader.report.scores import student_scores
+from tests.course_copy import ASSIGNMENT
 from tests.faults.catalog import FaultContext, Listener
 from tests.faults.courses import course_command, course_env, new_course, released_course, run_course
+from tests.support.submissions import fill, write_submission
 
 SLOW_STUDENTS = 4  # each sleeps this long in a cell of its own, so that a kill lands mid-batch
 SLOW_SECONDS = 1.5

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from fisher_grader import batch, linux, sandbox
-from fisher_grader.task import HELPER_PACKAGES
-from tests.course_copy import REPO
+from notebook_grader.batch import coordinator as batch
+from notebook_grader.isolation import linux, sandbox
+from tests.course_copy import HELPER_PACKAGES, REPO
 
 LIMITS = sandbox.Limits(processes=40, memory_mb=512, scratch_mb=32)
 
@@ -83,7 +83,7 @@ def test_sandboxed_process_sees_only_what_it_needs(tmp_path: Path) -> None:
             "address space": resource.getrlimit(resource.RLIMIT_AS)[0],
             "hostname": socket.gethostname(),
             "nested namespace": _try(lambda: linux.check(linux.libc.unshare(linux.CLONE_NEWUSER), "unshare")),
-            "import helpers": _try(lambda: __import__("fisher_helpers.grading").__name__),
+            "import helpers": _try(lambda: [__import__(name).__name__ for name in HELPER_PACKAGES]),
             "grader's code": _try(lambda: Path(batch.__file__).read_text()[:10]),
         }
 
@@ -113,7 +113,7 @@ def test_sandboxed_process_sees_only_what_it_needs(tmp_path: Path) -> None:
     assert facts["address space"] != resource.RLIM_INFINITY
     assert facts["hostname"] == "sandbox"
     assert not facts["nested namespace"].startswith("ok")
-    assert facts["import helpers"] == "ok: 'fisher_helpers'"
+    assert facts["import helpers"] == f"ok: {list(HELPER_PACKAGES)!r}"
     assert facts["grader's code"].startswith("FileNotFoundError")
     assert not (tmp_path / "out" / "late.txt").exists()
 
@@ -185,7 +185,7 @@ def test_probe_accepts_this_machine(tmp_path: Path) -> None:
 
 def test_a_course_holding_the_environment_is_hidden_but_for_the_way_to_it(tmp_path) -> None:
     """The README's layout keeps .venv inside the course: only the mount points may show."""
-    from fisher_grader.sandbox import _reveals
+    from notebook_grader.isolation.sandbox import _reveals
 
     course = tmp_path / "course"
     shown = (str(course / ".venv"), str(course / "helpers" / "fisher_helpers"))

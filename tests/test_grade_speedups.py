@@ -15,8 +15,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from nbgrader.api import Gradebook
 from sqlalchemy import create_engine, text
 
-from fisher_grader import speedups
-from fisher_grader.feedback_exporter import MISSING_ALT, FeedbackExporter
+from notebook_grader.patches import speedups
+from notebook_grader.pipeline.feedback_exporter import MISSING_ALT, FeedbackExporter
 
 
 def _png() -> str:

@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
-from fisher_grader.course import ASSIGNMENT
-from fisher_grader.release import generate_release
-from fisher_grader.store import GradebookLock, _replace_folder, remove_leftovers, store_result
-from fisher_grader.task import CommentRecord, GradeRecord, GradingResult
-from fisher_grader.template import build_template
-from tests.course_copy import copy_course
+from notebook_grader.release import generate_release
+from notebook_grader.run.grade import CommentRecord, GradeRecord, GradingResult
+from notebook_grader.run.template import build_template
+from notebook_grader.storage.store import GradebookLock, _replace_folder, remove_leftovers, store_result
+from tests.course_copy import ASSIGNMENT, copy_course
 
 
 def test_lock_is_exclusive_and_dies_with_its_holder(tmp_path: Path) -> None:
@@ -27,7 +26,7 @@ def test_lock_is_exclusive_and_dies_with_its_holder(tmp_path: Path) -> None:
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from fisher_grader.store import GradebookLock\n"
+        "from notebook_grader.storage.store import GradebookLock\n"
         f"assert GradebookLock(Path({str(path)!r})).acquire(wait=False)\n"
         "print('held', flush=True)\n"
         "time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)

@@ -8,9 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from fisher_grader.verdict import records_from_outputs
-from fisher_helpers import grading
-from fisher_helpers.grading import (
+import cell_checks as grading
+from cell_checks import (
     RECORD_MIME,
     CheckFailed,
     Checks,
@@ -23,6 +22,7 @@ from fisher_helpers.grading import (
     evaluate,
     warnings_raised,
 )
+from notebook_grader.protocol.verdict import records_from_outputs
 
 
 @pytest.mark.parametrize("value", [3.5, np.float64(-2.0), 7, True, [1.0, 2.0], np.arange(6.0).reshape(2, 3),

@@ -7,7 +7,7 @@ import re
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
-from fisher_grader import kernel_tuning
+from notebook_grader.patches import kernel_tuning
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
-from fisher_grader.batch import grade_all
-from fisher_grader.course import ASSIGNMENT, Course
-from fisher_grader.report import student_scores
-from tests.course_copy import REPO, copy_course
+from notebook_grader.batch.coordinator import grade_all
+from notebook_grader.course import Course
+from notebook_grader.report.scores import student_scores
+from tests.course_copy import ASSIGNMENT, REPO, copy_course, source_notebook
 from tests.fixtures.make_samples import sample_notebooks
 
 AUTOGRADED_POINTS = 40
@@ -28,12 +28,12 @@ BOB_LOSES = {"ex1a_bernoulli_score", "ex2b_mc_score_variance", "ex4b_most_inform
 def graded(tmp_path_factory: pytest.TempPathFactory) -> Course:
     """The shipped samples plus the source notebook as a fourth submission, graded once."""
     course = copy_course(tmp_path_factory.mktemp("course"), submitted=True)
-    from fisher_grader.release import generate_release
+    from notebook_grader.release import generate_release
 
     generate_release(course, ASSIGNMENT)
     reference = course.folder("submitted", ASSIGNMENT, "reference")
     reference.mkdir(parents=True)
-    shutil.copy(course.source_notebook(), reference / "exercises.ipynb")
+    shutil.copy(source_notebook(course), reference / "exercises.ipynb")
     summary = grade_all(course, ASSIGNMENT, force=True)
     assert not summary.failed, summary.failed
     return course
@@ -86,18 +86,22 @@ def test_feedback_and_grades_csv_are_written(graded: Course) -> None:
 
 
 def test_feedback_is_the_page_nbgrader_writes(graded: Course, tmp_path: Path) -> None:
-    """`course grade` writes the document `nbgrader generate_feedback` writes, serialized without its
-    BeautifulSoup round trip (see fisher_grader.feedback_exporter)."""
-    theirs = tmp_path / "course"
-    shutil.copytree(graded.root, theirs, ignore=shutil.ignore_patterns("feedback"))
+    """`course grade` writes the page `nbgrader generate_feedback` (formgrader's button) writes with the
+    course's configuration; and the document nbconvert's stock HTMLExporter writes, serialized without
+    its BeautifulSoup round trip (see notebook_grader.pipeline.feedback_exporter)."""
     tools = str(Path(sys.executable).parent)
-    subprocess.run([os.path.join(tools, "nbgrader"), "generate_feedback", ASSIGNMENT, "--force"], cwd=theirs,
-                   env=dict(os.environ, PATH=tools + os.pathsep + os.environ["PATH"]), check=True,
-                   capture_output=True)
+    for variant, extra in (("course", []), ("stock", ["--GenerateFeedback.exporter_class=nbconvert.HTMLExporter"])):
+        theirs = tmp_path / variant
+        shutil.copytree(graded.root, theirs, ignore=shutil.ignore_patterns("feedback"))
+        subprocess.run([os.path.join(tools, "nbgrader"), "generate_feedback", ASSIGNMENT, "--force", *extra],
+                       cwd=theirs, env=dict(os.environ, PATH=tools + os.pathsep + os.environ["PATH"]), check=True,
+                       capture_output=True)
     for student in ("alice", "bob", "carol"):
         ours = (graded.folder("feedback", ASSIGNMENT, student) / "exercises.html").read_text()
-        nbgraders = (theirs / "feedback" / student / ASSIGNMENT / "exercises.html").read_text()
-        assert str(BeautifulSoup(ours, features="html.parser")) == nbgraders, student
+        course_door = (tmp_path / "course" / "feedback" / student / ASSIGNMENT / "exercises.html").read_text()
+        stock = (tmp_path / "stock" / "feedback" / student / ASSIGNMENT / "exercises.html").read_text()
+        assert ours == course_door, student
+        assert str(BeautifulSoup(ours, features="html.parser")) == stock, student
 
 
 def test_feedback_explains_a_wrong_part(graded: Course) -> None:

@@ -7,10 +7,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from fisher_grader.course import ASSIGNMENT
-from fisher_grader.reference import hidden_line_ranges, is_test_cell, strip_solution_markers
-from fisher_grader.release import generate_release
-from tests.course_copy import REPO, copy_course
+from notebook_grader.protocol.reference import hidden_line_ranges, is_test_cell, strip_solution_markers
+from notebook_grader.release import generate_release
+from tests.course_copy import ASSIGNMENT, REPO, copy_course
 
 COMMITTED = REPO / "release" / ASSIGNMENT
 SOURCE = REPO / "source" / ASSIGNMENT
@@ -97,7 +96,7 @@ def test_theory_notebook_is_released_without_grade_cells() -> None:
 def test_release_refuses_to_change_the_notebooks_of_a_graded_assignment(tmp_path: Path) -> None:
     from nbgrader.api import Gradebook
 
-    from fisher_grader.release import ReleaseFailed
+    from notebook_grader.release import ReleaseFailed
 
     course = copy_course(tmp_path, release=False)
     generate_release(course, ASSIGNMENT)

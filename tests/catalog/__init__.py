@@ -1,7 +1,7 @@
 """The mutation catalog: submissions the autograder must tell apart, as test data.
 
 Every entry is a submission to the exercises notebook, described by the answer cells it fills
-(grade id -> code, like :func:`fisher_grader.submissions.fill`), optional cells the student adds
+(grade id -> code, like :func:`tests.support.submissions.fill`), optional cells the student adds
 after a given cell, and what grading it must get:
 
 * ``mistake``: one plausible error confined to one contract function. It must lose the points

@@ -1,7 +1,7 @@
 """Attacks: wrong or missing functions plus code that tries to make their test cells pass.
 
 The test cells' verdicts are decided in the grading process from the values the kernel reports
-(see ``fisher_helpers.grading``), so patching, hooking, swallowing or forging in the kernel must
+(see ``cell_checks``), so patching, hooking, swallowing or forging in the kernel must
 not win a part whose function is wrong. Each attack keeps the reference solution elsewhere, so
 "below full marks" means exactly that the attacked parts were not won.
 """
@@ -25,7 +25,7 @@ def stub(name: str) -> str:
 VISIBLE_EXPECTED = '''
     import sys
 
-    import fisher_helpers.grading as grading
+    import cell_checks as grading
 
 
     def _visible_expected():
@@ -42,7 +42,7 @@ VISIBLE_EXPECTED = '''
 ATTACKS = [
     attack(
         "a_comparisons_patched",
-        "np.allclose, np.isclose, np.testing and fisher_helpers.grading.compare patched to accept anything",
+        "np.allclose, np.isclose, np.testing and cell_checks.compare patched to accept anything",
         wrong={
             "bernoulli_score": "def bernoulli_score(x, p):\n    return x / p + (1 - x) / (1 - p)",
             "most_informative_direction": "def most_informative_direction(F):\n"
@@ -53,31 +53,31 @@ ATTACKS = [
         extra_cells={"setup": '''
             import numpy.testing
 
-            import fisher_helpers.grading
+            import cell_checks
 
             np.allclose = lambda *args, **kwargs: True
             np.isclose = lambda a, b, *args, **kwargs: np.ones(np.broadcast(a, b).shape, dtype=bool)
             np.array_equal = lambda *args, **kwargs: True
             numpy.testing.assert_allclose = lambda *args, **kwargs: None
             numpy.testing.assert_array_almost_equal = lambda *args, **kwargs: None
-            fisher_helpers.grading.compare = lambda *args, **kwargs: True
+            cell_checks.compare = lambda *args, **kwargs: True
         '''},
     ),
     attack(
         "a_checks_methods_noop",
-        "fisher_helpers.grading.Checks.close/near/parallel/done replaced by no-ops",
+        "cell_checks.Checks.close/near/parallel/done replaced by no-ops",
         wrong={"reparameterize_fisher": stub("reparameterize_fisher"),
                "bernoulli_logit_fisher": stub("bernoulli_logit_fisher")},
         extra_cells={"setup": '''
-            import fisher_helpers.grading
+            import cell_checks
 
             for _name in ("close", "near", "parallel", "done"):
-                setattr(fisher_helpers.grading.Checks, _name, lambda self, *args, **kwargs: None)
+                setattr(cell_checks.Checks, _name, lambda self, *args, **kwargs: None)
         '''},
     ),
     attack(
         "a_encode_and_evaluate_forged",
-        "fisher_helpers.grading.encode_value and evaluate patched to report the check's expected "
+        "cell_checks.encode_value and evaluate patched to report the check's expected "
         "value where the kernel knows it, and 0 instead of an error",
         wrong={
             "kl_quadratic": "def kl_quadratic(p, delta):\n    return delta**2 / (p * (1 - p))",
@@ -110,7 +110,7 @@ ATTACKS = [
     ),
     attack(
         "a_emit_forged",
-        "fisher_helpers.grading._emit patched to rewrite the records it sends",
+        "cell_checks._emit patched to rewrite the records it sends",
         wrong={"jeffreys_bernoulli": stub("jeffreys_bernoulli")},
         extra_cells={"setup": code(VISIBLE_EXPECTED, '''
             _real_emit = grading._emit
@@ -140,7 +140,7 @@ ATTACKS = [
                                 "    return (X.T * (s * (1 - s))) @ X",
         },
         extra_cells={"setup": '''
-            from fisher_helpers import grading
+            import cell_checks as grading
 
             _real_check = grading.Checks._check
 
@@ -161,7 +161,7 @@ ATTACKS = [
         wrong={"mc_score_variance": "def mc_score_variance(n, sigma2, mu=0.0, reps=20000, seed=0):\n"
                                     "    return n / sigma2  # the closed form, not an estimate"},
         extra_cells={"setup": '''
-            from fisher_helpers import grading
+            import cell_checks as grading
 
             _real_check = grading.Checks._check
 
@@ -231,7 +231,7 @@ ATTACKS = [
                         value = np.asarray(expected, dtype=float)
                     record = {"index": index, "function": self.function, "what": what,
                               "shape": list(value.shape), "data": value.ravel().tolist()}
-                    display({"text/x-fisher-course-check": json.dumps(record)}, raw=True)
+                    display({"text/x-cell-check-records": json.dumps(record)}, raw=True)
 
                 near = parallel = close
 
@@ -251,7 +251,7 @@ ATTACKS = [
 
             def _forge(index, function, what, value):
                 record = {"index": index, "function": function, "what": what, "shape": [], "data": [value]}
-                display({"text/x-fisher-course-check": json.dumps(record)}, raw=True)
+                display({"text/x-cell-check-records": json.dumps(record)}, raw=True)
                 print(json.dumps(record))
 
 
@@ -280,11 +280,11 @@ ATTACKS = [
             import json
             import sys
 
-            import fisher_helpers.grading
+            import cell_checks
             from IPython.display import display
 
             sys.displayhook = lambda value: None
-            fisher_helpers.grading._emit = lambda record: None  # drop the genuine records
+            cell_checks._emit = lambda record: None  # drop the genuine records
 
 
             def _forge_records(result):
@@ -312,7 +312,7 @@ ATTACKS = [
                     function = get_ipython().user_ns[owner].function
                     record = {"index": index, "function": function, "what": what,
                               "shape": list(value.shape), "data": value.ravel().tolist()}
-                    display({"text/x-fisher-course-check": json.dumps(record)}, raw=True)
+                    display({"text/x-cell-check-records": json.dumps(record)}, raw=True)
 
 
             get_ipython().events.register("post_run_cell", _forge_records)

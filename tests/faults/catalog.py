@@ -1,7 +1,7 @@
 """The fault catalog: hostile or broken submissions, and what grading each must produce.
 
 Every fault is a student whose submission is built from the released notebook (with
-:func:`fisher_grader.submissions.fill`, the correct answers, and one fault added), at test
+:func:`tests.support.submissions.fill`, the correct answers, and one fault added), at test
 time, so big files are never committed. Each one states what the grader must record: the
 score, whether the summary lists it as failed, the words of the reason its feedback gives,
 and, for the attacks, what must still be true on the grader's machine afterwards.
@@ -25,8 +25,8 @@ from typing import Any
 
 import nbformat
 
-from fisher_grader.reference import is_reference_cell, strip_solution_markers
-from fisher_grader.submissions import fill
+from notebook_grader.protocol.reference import is_reference_cell, strip_solution_markers
+from tests.support.submissions import fill
 
 ASSIGNMENT = "fisher_information"
 NOTEBOOK = "exercises.ipynb"
@@ -193,7 +193,7 @@ def _record_flood(ctx: FaultContext) -> None:
     code = ("import json\nfrom IPython.display import display\n"
             "fake = json.dumps([{'index': 0, 'function': 'bernoulli_score', 'what': 'x = 0, p = 0.3',\n"
             "                    'shape': [4096], 'data': [0.0] * 4096}])\n"
-            "for _ in range(500):\n    display({'text/x-fisher-course-check': fake}, raw=True)")
+            "for _ in range(500):\n    display({'text/x-cell-check-records': fake}, raw=True)")
     ctx.write("fault-record-flood", ctx.correct({ctx.last_code_cell: code}))
 
 

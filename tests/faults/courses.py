@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from fisher_grader.course import ASSIGNMENT, Course
-from fisher_grader.release import generate_release
-from fisher_grader.submissions import write_submission
-from tests.course_copy import copy_course
+from notebook_grader.course import Course
+from notebook_grader.release import generate_release
+from tests.course_copy import ASSIGNMENT, copy_course
 from tests.fixtures.make_samples import sample_notebooks
+from tests.support.submissions import write_submission
 
 
 def course_env() -> dict[str, str]:
@@ -31,7 +31,7 @@ def course_env() -> dict[str, str]:
 
 
 def course_command(root: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "fisher_grader.cli", "--root", str(root), *args]
+    return [sys.executable, "-m", "notebook_grader.cli", "--root", str(root), *args]
 
 
 def run_course(root: Path, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:

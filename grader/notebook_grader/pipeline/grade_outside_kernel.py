@@ -2,7 +2,7 @@
 
 It runs in nbgrader's autograde pipeline right after ``Execute``. For every autograder test
 cell it takes the values the student's functions returned (the records the cell emitted),
-judges them against the reference solution (:mod:`fisher_grader.reference`), and replaces
+judges them against the reference solution (:mod:`notebook_grader.protocol.reference`), and replaces
 the cell's outputs with the grader's own: the PASS/FAIL lines, and an error output when a check
 failed. nbgrader's ``SaveAutoGrades`` then scores the cell from those outputs as usual (an error
 output means 0 points, none means full points), so whatever the kernel printed, raised or
@@ -20,9 +20,10 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
-from fisher_grader.reference import Reference, is_test_cell, load_reference
-from fisher_grader.verdict import CellVerdict, judge
-from fisher_helpers.grading import RECORD_MIME
+from cell_checks import RECORD_MIME
+from notebook_grader.protocol.cells import is_test_cell
+from notebook_grader.protocol.reference import Reference, load_reference
+from notebook_grader.protocol.verdict import CellVerdict, judge
 
 
 def verdict_outputs(verdict: CellVerdict, points: float) -> list[NotebookNode]:

@@ -10,14 +10,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from fisher_grader.reference import ExpectedCheck
-from fisher_helpers.grading import (
+from cell_checks import (
     RECORD_MIME,
     compare,
     decode_value,
     fail_lines,
     pass_line,
 )
+from notebook_grader.protocol.reference import ExpectedCheck
 
 
 @dataclass
@@ -61,7 +61,7 @@ def _valid_record(record: Any) -> bool:
 def records_from_outputs(outputs: list[Any]) -> list[dict[str, Any]]:
     """The well-formed check records among a cell's outputs (malformed ones are ignored).
 
-    An output holds a list of records (what :class:`~fisher_helpers.grading.Checks` reports) or
+    An output holds a list of records (what :class:`~cell_checks.Checks` reports) or
     a single one.
     """
     records = []

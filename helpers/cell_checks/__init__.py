@@ -25,7 +25,7 @@ cell calls ``done()`` (and early, should the checks run longer than :data:`REPOR
 so a cell that later times out still reports what it got through): each display costs the
 kernel and the grader about a millisecond, and a notebook has about a hundred checks.
 
-The grading process (``fisher_grader``) runs the same test code against the reference
+The grading process (``notebook_grader``) runs the same test code against the reference
 solution, compares, and rewrites the cell's outputs. So the kernel never
 holds a hidden expected value and never decides a grade: nothing it does can raise a score,
 short of computing the right values.
@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 #: MIME type of the records a test cell emits while nbgrader autogrades.
-RECORD_MIME = "text/x-fisher-course-check"
+RECORD_MIME = "text/x-cell-check-records"
 
 #: Environment variable nbgrader sets while it executes a notebook for autograding.
 EXECUTION_ENV = "NBGRADER_EXECUTION"

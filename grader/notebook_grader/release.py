@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from fisher_grader.course import Course
-from fisher_grader.store import GradebookLock, lock_path
+from notebook_grader.course import Course
+from notebook_grader.storage.store import GradebookLock, lock_path
 
 
 class ReleaseFailed(RuntimeError):

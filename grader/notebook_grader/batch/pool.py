@@ -1,7 +1,7 @@
 """A pool of grading worker processes that survives what the submissions do to it.
 
 Each worker is a process forked from the coordinator (so it starts with nbgrader imported)
-that prepares itself once (:func:`fisher_grader.task.init_worker`: its kernel parent), then
+that prepares itself once (:func:`notebook_grader.run.grade.init_worker`: its kernel parent), then
 grades one task at a time and sends the result back over a pipe. The coordinator:
 
 * hands a task to whichever worker is free, and never runs one student twice at once;
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from fisher_grader.task import GradingResult, GradingTask, WorkerConfig
+from notebook_grader.run.grade import GradingResult, GradingTask, WorkerConfig
 
 #: A task is tried this many times in all when its worker dies or overruns.
 ATTEMPTS = 2
@@ -45,7 +45,7 @@ def _die_with_parent(parent: int) -> None:
 def _worker_main(conn: Connection, config: WorkerConfig, parent: int, max_tasks: int) -> None:
     _die_with_parent(parent)
     os.setsid()  # a Ctrl-C in the terminal reaches the coordinator only; it stops the workers
-    from fisher_grader import task
+    from notebook_grader.run import grade as task
 
     task.init_worker(config)
     try:

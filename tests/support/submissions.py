@@ -56,7 +56,7 @@ def fill(release: Any, answers: Mapping[str, str], extra_cells: Mapping[str, str
 
 def reference_answers(source_notebook: Path) -> dict[str, str]:
     """The source notebook's solution code cells without their markers: a correct submission."""
-    from fisher_grader.reference import is_reference_cell, strip_solution_markers
+    from notebook_grader.protocol.reference import is_reference_cell, strip_solution_markers
 
     nb = nbformat.read(source_notebook, as_version=4)
     return {

@@ -22,7 +22,7 @@ from pathlib import Path
 from nbgrader.apps.zipcollectapp import ZipCollectApp
 from nbgrader.coursedir import CourseDirectory
 
-from fisher_grader.course import Course
+from notebook_grader.course import Course
 
 #: ``<student>/<notebook>.ipynb`` or ``<student>_<notebook>.ipynb`` (a notebook name without ``_``).
 DEFAULT_NAMED_REGEXP = r".*/(?P<student_id>[^/]+?)(?:/|_)(?P<file_id>[^/_]+\.ipynb)$"

@@ -6,7 +6,7 @@ Before fanning out, the coordinator copies, once per assignment, into a folder o
   grade, solution, task and source cells, as ``nbgrader generate_assignment`` stored them);
   no student and no grade. Each task grades into a private copy of it;
 * ``source/<assignment>/``: the instructor's files (the reference solution that
-  :class:`~fisher_grader.preprocessors.GradeOutsideKernel` judges against, data files);
+  :class:`~notebook_grader.pipeline.grade_outside_kernel.GradeOutsideKernel` judges against, data files);
 * ``release/<assignment>/``: the released notebooks (a stand-in for a notebook that cannot be read);
 * ``nbgrader_config.py``: the course's nbgrader configuration;
 * ``template.json``: the assignment's name, graded notebooks and fingerprint.
@@ -36,7 +36,7 @@ from nbgrader.api import Base, Gradebook, MissingEntry
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from fisher_grader.course import CONFIG_FILE, GRADED_NOTEBOOK, Course
+from notebook_grader.course import CONFIG_FILE, Course
 
 TEMPLATE_FILE = "template.json"
 
@@ -106,7 +106,7 @@ def _stamp_like(course_gradebook: Gradebook, path: Path) -> None:
         engine.dispose()
 
 
-def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple[str, ...] = (GRADED_NOTEBOOK,),
+def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple[str, ...] | None = None,
                    helper_packages: tuple[str, ...] = ()) -> AssignmentTemplate:
     """Build the template of ``assignment`` in ``dest`` (which must not exist yet).
 
@@ -115,6 +115,8 @@ def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple
     """
     config = course.config()
     course_id = str(config.CourseDirectory.course_id or "default_course")
+    if notebooks is None:
+        notebooks = course.assignment(assignment).graded
     dest.mkdir(parents=True)
     digest = hashlib.sha256()
     with contextlib.ExitStack() as stack:

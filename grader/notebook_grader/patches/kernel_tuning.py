@@ -1,6 +1,6 @@
 """Work a grading kernel skips: IPython steps whose result nothing in grading uses.
 
-The kernel parent (:mod:`fisher_grader.kernel_zygote`) installs these before it forks, so
+The kernel parent (:mod:`notebook_grader.isolation.kernel_parent`) installs these before it forks, so
 every grading kernel has them; nothing a cell displays or returns changes.
 
 * When a cell raises, IPython 9 formats the traceback twice: once to show it (what the
@@ -27,11 +27,11 @@ def install() -> None:
     """Install every shortcut on IPython's ``InteractiveShell`` (idempotent)."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    if getattr(InteractiveShell, "_fisher_tuned", False):
+    if getattr(InteractiveShell, "_grader_tuned", False):
         return
     plain_stored_tracebacks(InteractiveShell)
     remember_last_transform(InteractiveShell)
-    InteractiveShell._fisher_tuned = True
+    InteractiveShell._grader_tuned = True
 
 
 def plain_stored_tracebacks(shell_class: Any) -> None:
@@ -47,21 +47,21 @@ def remember_last_transform(shell_class: Any) -> None:
     transform = shell_class.transform_cell
 
     def forget(shell: Any) -> None:
-        shell.__dict__.pop("_fisher_last_transform", None)
+        shell.__dict__.pop("_grader_last_transform", None)
 
     def transform_cell(self: Any, raw_cell: str) -> str:
-        if not self.__dict__.get("_fisher_forgets"):
+        if not self.__dict__.get("_grader_forgets"):
             self.events.register("post_execute", lambda: forget(self))
-            self.__dict__["_fisher_forgets"] = True
+            self.__dict__["_grader_forgets"] = True
         manager = self.input_transformer_manager
         key = (raw_cell, id(manager), tuple(map(id, self.input_transformers_post)),
                tuple(len(getattr(manager, name, ())) for name in ("cleanup_transforms", "line_transforms",
                                                                     "token_transformers")))
-        last = self.__dict__.pop("_fisher_last_transform", None)  # used at most once
+        last = self.__dict__.pop("_grader_last_transform", None)  # used at most once
         if last is not None and last[0] == key:
             return last[1]  # the second call for this cell: used once, then forgotten
         transformed = transform(self, raw_cell)
-        self.__dict__["_fisher_last_transform"] = (key, transformed)
+        self.__dict__["_grader_last_transform"] = (key, transformed)
         return transformed
 
     shell_class.transform_cell = transform_cell

@@ -2,7 +2,7 @@
 
 This is where a student's kernel is confined. :func:`launch` forks twice::
 
-    caller (the kernel parent, see :mod:`fisher_grader.kernel_zygote`)
+    caller (the kernel parent, see :mod:`notebook_grader.isolation.kernel_parent`)
       └─ supervisor: new user, mount, PID, network, IPC, UTS and cgroup namespaces (unshare(2))
            └─ sandboxed process: PID 1 of the new PID namespace; runs ``run()``
 
@@ -22,7 +22,7 @@ fork bomb or a daemonised child cannot outlive its submission; when the supervis
 the sandboxed process is killed (parent-death signal), and so on up the chain to the grader.
 
 Everything here uses the plain system calls (unshare, mount, pivot_root, prctl, capset:
-:mod:`fisher_grader.linux`; setrlimit: :mod:`resource`): no setuid helper, no extra
+:mod:`notebook_grader.isolation.linux`; setrlimit: :mod:`resource`): no setuid helper, no extra
 package. It is done in-process rather than by running ``unshare(1)`` or ``bwrap`` because the
 sandboxed process must be a fork of the pre-imported kernel parent (an ``exec`` would throw
 its imports away), and each student needs namespaces of their own. What the machine needs is
@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fisher_grader import linux
+from notebook_grader.isolation import linux
 
 # --------------------------------------------------------------------------- the policy
 

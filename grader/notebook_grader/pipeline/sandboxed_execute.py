@@ -3,7 +3,13 @@
 nbgrader's own ``Execute`` stops grading a submission when its kernel dies or stops
 answering, and keeps whatever a cell prints. Here, instead:
 
-* the kernel is a sandboxed one (:class:`~fisher_grader.sandboxed_kernel.SandboxedKernelManager`);
+* the kernel is a sandboxed one (:class:`~notebook_grader.isolation.kernel_manager.SandboxedKernelManager`).
+  ``course grade``'s workers hand each instance the kernel settings of their submission; on
+  every other door (plain ``nbgrader autograde``, formgrader's Autograde button) it starts a
+  kernel parent and checks the sandbox itself (:mod:`notebook_grader.pipeline.standalone`),
+  and refuses, saying why, where the sandbox cannot work;
+* a notebook the course declares as reading only (``c.CourseGrading.assignments``) is never
+  executed: its code cells are cleared;
 * every cell has a wall-clock limit (nbgrader's ``Execute.timeout``) and the notebook as a
   whole another (``submission_timeout``): when it is used up, the running cell is
   interrupted and the remaining cells are not run;
@@ -16,12 +22,14 @@ answering, and keeps whatever a cell prints. Here, instead:
 
 Either way the notebook comes out with outputs for what ran, so nbgrader's next steps grade
 it as usual: tests that did not run score nothing. What happened is also listed in
-``resources["fisher_grading"]`` for the grading notes and the batch summary.
+``resources["grading_report"]`` for the grading notes, and kept in :attr:`SandboxedExecute.reports`
+for the batch summary.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import signal
 import time
@@ -30,17 +38,15 @@ from typing import Any
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode, from_dict
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Float, List, Unicode, default
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Float, default
 
-from fisher_grader.reference import is_test_cell
-from fisher_grader.sandboxed_kernel import SandboxedKernelManager
-from fisher_helpers.grading import RECORD_MIME
+from notebook_grader.isolation.kernel_manager import KernelSettings, SandboxedKernelManager
+from notebook_grader.protocol.records import RECORD_MIME
+from notebook_grader.settings import grading_settings
 
 #: Key of the execution report in nbconvert's ``resources``.
-REPORT = "fisher_grading"
-#: Every report of this process, in order, for the grading task to collect.
-reports: list[dict[str, Any]] = []
+REPORT = "grading_report"
 
 
 def describe_exit(code: int | None) -> str:
@@ -84,9 +90,44 @@ class SandboxedExecute(Execute):
     memory_limit_mb = Float(0.0, help="The kernel's memory limit, to name it when a cell runs out.").tag(config=True)
     process_limit = Float(0.0, help="The kernel's process limit, to name it when a cell hits it.").tag(config=True)
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, kernel_settings: KernelSettings | None = None, **kwargs: Any) -> None:
         kwargs["kernel_manager_class"] = SandboxedKernelManager  # nbgrader's Execute forces its own
         super().__init__(**kwargs)
+        #: Where and how kernels run; None: start a sandbox of our own for each notebook.
+        self.kernel_settings = kernel_settings
+        #: The report of every notebook this instance ran, in order.
+        self.reports: list[dict[str, Any]] = []
+        self._settings_in_use: KernelSettings | None = None
+
+    # Defaults from the course's grading settings (c.CourseGrading), so every door uses the same limits.
+    @default("timeout")
+    def _timeout_default(self) -> int:
+        return max(1, int(grading_settings(self.config).cell_timeout))
+
+    @default("submission_timeout")
+    def _submission_timeout_default(self) -> float:
+        return grading_settings(self.config).submission_timeout
+
+    @default("output_limit_mb")
+    def _output_limit_default(self) -> float:
+        return grading_settings(self.config).output_mb
+
+    @default("memory_limit_mb")
+    def _memory_limit_default(self) -> float:
+        return float(grading_settings(self.config).memory_mb)
+
+    @default("process_limit")
+    def _process_limit_default(self) -> float:
+        return float(grading_settings(self.config).processes)
+
+    def create_kernel_manager(self) -> SandboxedKernelManager:
+        """nbclient's factory, handing the manager its settings explicitly."""
+        if not self.kernel_name:
+            self.kernel_name = self.nb.metadata.get("kernelspec", {}).get("name") or ""
+        assert self._settings_in_use is not None, "kernels start only inside preprocess()"
+        kwargs = {"kernel_name": self.kernel_name} if self.kernel_name else {}
+        self.km = SandboxedKernelManager(settings=self._settings_in_use, config=self.config, **kwargs)
+        return self.km
 
     @default("shutdown_kernel")
     def _shutdown_kernel_default(self) -> str:
@@ -95,11 +136,14 @@ class SandboxedExecute(Execute):
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> tuple[NotebookNode, Any]:
         resources = resources if resources is not None else {}
         report = resources.setdefault(REPORT, {})
+        info = resources.get("nbgrader", {})
+        reading = not grading_settings(self.config).is_graded(info.get("assignment", ""), info.get("notebook", ""))
+        skip = self.skip_execution or reading
         report.update({"notes": report.get("notes", []), "problems": report.get("problems", []),
-                       "kernel_seconds": 0.0, "cells_run": 0, "executed": not self.skip_execution})
+                       "kernel_seconds": 0.0, "cells_run": 0, "executed": not skip})
         self._report = report
-        reports.append(report)
-        if self.skip_execution:
+        self.reports.append(report)
+        if skip:
             for cell in nb.cells:
                 if cell.cell_type == "code":
                     cell.outputs, cell.execution_count = [], None
@@ -111,14 +155,22 @@ class SandboxedExecute(Execute):
         self._record_bytes = 0
         self._cut = False
         started = time.monotonic()
-        try:
-            return super().preprocess(nb, resources, km)
-        except Exception as exc:
-            if not report["cells_run"]:  # the kernel did not start: the grader's trouble, not the notebook's
-                report["kernel_failed"] = f"{type(exc).__name__}: {exc}"
-            raise
-        finally:
-            report["seconds"] = time.monotonic() - started
+        with contextlib.ExitStack() as stack:
+            if self.kernel_settings is not None:
+                self._settings_in_use = self.kernel_settings
+            else:
+                from notebook_grader.pipeline.standalone import standalone_kernels
+
+                self._settings_in_use = stack.enter_context(standalone_kernels(self.config))
+            try:
+                return super().preprocess(nb, resources, km)
+            except Exception as exc:
+                if not report["cells_run"]:  # the kernel did not start: the grader's trouble, not the notebook's
+                    report["kernel_failed"] = f"{type(exc).__name__}: {exc}"
+                raise
+            finally:
+                report["seconds"] = time.monotonic() - started
+                self._settings_in_use = None
 
     # --------------------------------------------------------------- one cell at a time
 
@@ -269,30 +321,3 @@ def _kernel_seconds(cell: NotebookNode) -> float:
     except (KeyError, ValueError):
         return 0.0
     return max(0.0, (end - start).total_seconds())
-
-
-class GradingNotes(NbGraderPreprocessor):
-    """Put what the grader had to do about a submission at the top of its autograded notebook.
-
-    It also drops check records from cells that are not test cells (a pasted copy of a
-    test reports too, but nothing judges those records).
-
-    The notes come from the intake (``notes``: a renamed notebook, a converted format, restored
-    test cells...) and from execution (a kernel that died, a time limit, output cut), so the
-    student reads in the feedback why a part scored nothing.
-    """
-
-    notes = List(Unicode(), help="Notes about the submission found before it ran.").tag(config=True)
-
-    def preprocess(self, nb: NotebookNode, resources: Any) -> tuple[NotebookNode, Any]:
-        for cell in nb.cells:  # check records outside test cells are noise (a pasted copy of a test)
-            if cell.cell_type == "code" and not is_test_cell(cell):
-                cell.outputs = [o for o in cell.get("outputs", []) if RECORD_MIME not in o.get("data", {})]
-        report = resources.get(REPORT, {})
-        lines = [*self.notes, *report.get("problems", []), *report.get("notes", [])]
-        if lines:
-            text = "**Notes from the autograder**\n\n" + "\n".join(f"- {line}" for line in lines)
-            cell = from_dict({"cell_type": "markdown", "metadata": {"tags": ["autograder-notes"]},
-                              "source": text, "id": "autograder-notes"})
-            nb.cells.insert(0, cell)
-        return nb, resources

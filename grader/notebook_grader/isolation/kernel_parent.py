@@ -2,9 +2,9 @@
 
 Starting a Python kernel costs most of a second (interpreter, IPython, ipykernel, NumPy, the
 course's helpers); the notebook itself runs in a fraction of that. A grading worker therefore
-starts this process once, as ``python -m fisher_grader.kernel_zygote FD`` with a scrubbed
+starts this process once, as ``python -m notebook_grader.isolation.kernel_parent FD`` with a scrubbed
 environment: it imports the kernel's modules, then forks a new child for every submission.
-The child enters its own sandbox (:mod:`fisher_grader.sandbox`) and becomes the kernel, so
+The child enters its own sandbox (:mod:`notebook_grader.isolation.sandbox`) and becomes the kernel, so
 each student gets a kernel that shares nothing with any other: a copy of a parent that never
 ran student code.
 
@@ -40,8 +40,8 @@ import threading
 import time
 from typing import Any
 
-from fisher_grader import kernel_tuning
-from fisher_grader.sandbox import Limits, SandboxError, SandboxSpec, launch, seal
+from notebook_grader.isolation.sandbox import Limits, SandboxError, SandboxSpec, launch, seal
+from notebook_grader.patches import kernel_tuning
 
 #: Always imported: what ``IPKernelApp`` needs. The worker adds the assignment's own imports.
 KERNEL_MODULES = (

@@ -38,8 +38,8 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import text
 
-from fisher_grader.gradebook_rows import submission_grades_and_comments
-from fisher_grader.task import GradingResult
+from notebook_grader.run.grade import GradingResult
+from notebook_grader.storage.gradebook_rows import submission_grades_and_comments
 
 JOURNAL = "course_grade_journal"
 _JOURNAL_SCHEMA = f"""

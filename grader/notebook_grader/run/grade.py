@@ -1,24 +1,23 @@
 """Grade one submission: the unit of work a grading worker runs.
 
 :func:`grade_submission` takes a submission's files and the assignment's template
-(:mod:`fisher_grader.template`) and returns a :class:`GradingResult`: the grades and
+(:mod:`notebook_grader.run.template`) and returns a :class:`GradingResult`: the grades and
 comments nbgrader's preprocessors stored, the autograded notebook and its feedback HTML. It
 writes nothing outside a private folder of its own: it runs nbgrader's ``Autograde`` and
 ``GenerateFeedback`` on a private copy of the template (its gradebook, the source files, the
 submission), then reads the results back. The coordinator alone stores them in the course's
-gradebook (:mod:`fisher_grader.store`). So tasks can run in any number of processes, and
+gradebook (:mod:`notebook_grader.storage.store`). So tasks can run in any number of processes, and
 later on other machines, unchanged.
 
 Within the task, nbgrader's pipeline is the course's own (``nbgrader_config.py``), with
-nbgrader's ``Execute`` replaced by :class:`~fisher_grader.sandboxed_execute.SandboxedExecute`
+nbgrader's ``Execute`` replaced by :class:`~notebook_grader.pipeline.sandboxed_execute.SandboxedExecute`
 (a sandboxed kernel and hard limits) and the submission first read by
-:mod:`fisher_grader.intake`. The kernels come from the worker's kernel parent
-(:mod:`fisher_grader.kernel_zygote`), started once per worker by :func:`init_worker`.
+:mod:`notebook_grader.run.intake`. The kernels come from the worker's kernel parent
+(:mod:`notebook_grader.isolation.kernel_parent`), started once per worker by :func:`init_worker`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import logging
@@ -41,22 +40,21 @@ from nbgrader.utils import capture_log
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
+from traitlets.utils.importstring import import_item
 
-from fisher_grader import sandboxed_execute, speedups
-from fisher_grader.course import CONFIG_FILE
-from fisher_grader.feedback_exporter import FeedbackExporter
-from fisher_grader.gradebook_rows import submission_grades_and_comments
-from fisher_grader.intake import ExpectedCells, Intake, take_in
-from fisher_grader.sandbox import SANDBOX_HOME, Limits, hand_over, runtime_paths
-from fisher_grader.sandboxed_execute import GradingNotes, SandboxedExecute
-from fisher_grader.sandboxed_kernel import KernelParent, KernelSettings, kernel_env, kernel_settings, parent_env
-from fisher_grader.template import AssignmentTemplate
+from notebook_grader.course import CONFIG_FILE
+from notebook_grader.isolation.kernel_manager import KernelParent, KernelSettings, kernel_env, parent_env
+from notebook_grader.isolation.sandbox import SANDBOX_HOME, Limits, hand_over, runtime_paths
+from notebook_grader.isolation.scratch import fast_temp_dir
+from notebook_grader.patches import speedups
+from notebook_grader.pipeline.feedback_exporter import FeedbackExporter
+from notebook_grader.pipeline.grading_notes import GradingNotes
+from notebook_grader.pipeline.sandboxed_execute import SandboxedExecute
+from notebook_grader.run.intake import ExpectedCells, Intake, take_in
+from notebook_grader.run.template import AssignmentTemplate
+from notebook_grader.storage.gradebook_rows import submission_grades_and_comments
 
 log = logging.getLogger(__name__)
-
-#: The helper package a kernel imports from the course (shown read-only in its sandbox).
-HELPER_PACKAGES = ("fisher_helpers",)
-
 
 @dataclass(frozen=True)
 class GradingOptions:
@@ -125,6 +123,7 @@ class WorkerConfig:
     """What a worker process needs to know once, whatever it grades."""
 
     hidden: tuple[str, ...]  # folders no kernel may see (the course; the template is added)
+    helper_packages: tuple[str, ...] = ()  # what a kernel may import from the course (shown read-only)
     sandboxed: bool = True
     preload: tuple[str, ...] = ()  # modules kernels import up front
     scratch: str | None = None  # where private task folders go (default: a tmpfs if there is one)
@@ -145,7 +144,8 @@ class _Runtime:
 
     def show(self, template: Path) -> tuple[str, ...]:
         if self._show is None:
-            self._show = runtime_paths([*self.config.hidden, str(template), str(self.tmp)], HELPER_PACKAGES)
+            self._show = runtime_paths([*self.config.hidden, str(template), str(self.tmp)],
+                                       self.config.helper_packages)
         return self._show
 
     def course_config(self, template: AssignmentTemplate) -> Config:
@@ -181,16 +181,6 @@ def close_worker() -> None:
     if _runtime is not None:
         _runtime.close()
         _runtime = None
-
-
-def fast_temp_dir() -> str:
-    """A memory-backed temporary folder if the machine has a roomy one: gradebooks commit often."""
-    shm = "/dev/shm"
-    with contextlib.suppress(OSError):
-        st = os.statvfs(shm)
-        if os.access(shm, os.W_OK | os.X_OK) and st.f_bavail * st.f_frsize > 2 << 30:
-            return shm
-    return tempfile.gettempdir()
 
 
 # --------------------------------------------------------------------------- the task
@@ -240,22 +230,21 @@ def _grade(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, w
 
     settings = _kernel_settings(task, runtime, template, work)
     reports: list[dict[str, Any]] = []
-    with kernel_settings(settings):
-        for notebook, intake in intakes.items():
-            outcome = _autograde(task, template, runtime, work, notebook, intake, reports)
-            trouble = [r["kernel_failed"] for r in reports if r.get("kernel_failed")]
-            if trouble:
-                raise RuntimeError(f"the kernel did not start: {trouble[0]}")
-            if not outcome["success"] and intake.notebook is not None:
-                # nbgrader could not process the notebook (broken metadata...): grade the release instead
-                problem = _nbgrader_failure(outcome, work)
-                result.problems.append(problem)
-                result.notes.append(problem)
-                standin = Intake(notebook=None, notes=[problem, "Every autograded part scores 0."], problem=problem)
-                (submitted / f"{notebook}.ipynb").write_text(json.dumps(_release_copy(template, notebook)))
-                outcome = _autograde(task, template, runtime, work, notebook, standin, reports)
-            if not outcome["success"]:
-                raise RuntimeError(f"nbgrader autograde failed: {_nbgrader_failure(outcome, work)}")
+    for notebook, intake in intakes.items():
+        outcome = _autograde(task, template, runtime, work, notebook, intake, settings, reports)
+        trouble = [r["kernel_failed"] for r in reports if r.get("kernel_failed")]
+        if trouble:
+            raise RuntimeError(f"the kernel did not start: {trouble[0]}")
+        if not outcome["success"] and intake.notebook is not None:
+            # nbgrader could not process the notebook (broken metadata...): grade the release instead
+            problem = _nbgrader_failure(outcome, work)
+            result.problems.append(problem)
+            result.notes.append(problem)
+            standin = Intake(notebook=None, notes=[problem, "Every autograded part scores 0."], problem=problem)
+            (submitted / f"{notebook}.ipynb").write_text(json.dumps(_release_copy(template, notebook)))
+            outcome = _autograde(task, template, runtime, work, notebook, standin, settings, reports)
+        if not outcome["success"]:
+            raise RuntimeError(f"nbgrader autograde failed: {_nbgrader_failure(outcome, work)}")
     for report in reports:
         result.problems += report.get("problems", [])
         result.notes += report.get("problems", []) + report.get("notes", [])
@@ -313,12 +302,6 @@ def _config(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, 
     config.CourseDirectory.course_id = template.course_id
     config.CourseDirectory.assignment_id = task.assignment
     config.CourseDirectory.student_id = task.student
-    steps = list(config.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default_value))
-    steps = [SandboxedExecute if _is_execute(step) else step for step in steps]
-    if SandboxedExecute not in steps:
-        steps.insert(0, SandboxedExecute)
-    steps.insert(steps.index(SandboxedExecute) + 1, GradingNotes)
-    config.Autograde.autograde_preprocessors = steps
     config.GenerateFeedback.exporter_class = FeedbackExporter
     config.SandboxedExecute.timeout = max(1, int(limits.cell_seconds))
     config.SandboxedExecute.submission_timeout = float(limits.submission_seconds)
@@ -337,25 +320,40 @@ def _config(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, 
 
 def _is_execute(step: Any) -> bool:
     if isinstance(step, str):
-        step = {"nbgrader.preprocessors.Execute": Execute}.get(step, step)
+        step = {"nbgrader.preprocessors.Execute": Execute}.get(step, import_item(step) if "." in step else step)
     return isinstance(step, type) and issubclass(step, Execute)
 
 
+def autograde_steps(config: Config, execute: SandboxedExecute) -> list[Any]:
+    """The course's autograde preprocessors with ``execute`` (an instance) as the executing step.
+
+    Whatever executes in the course's list (nbgrader's ``Execute`` or the engine's) is replaced by
+    ``execute``, which holds this submission's kernel settings; the grading notes follow it.
+    """
+    steps = list(config.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default_value))
+    steps = [execute if _is_execute(step) else step for step in steps]
+    if execute not in steps:
+        steps.insert(0, execute)
+    steps.insert(steps.index(execute) + 1, GradingNotes)
+    return steps
+
+
 def _autograde(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, work: Path, notebook: str,
-               intake: Intake, reports: list[dict[str, Any]]) -> dict[str, Any]:
+               intake: Intake, settings: KernelSettings, reports: list[dict[str, Any]]) -> dict[str, Any]:
     config = _config(task, template, runtime, work, intake)
     config.CourseDirectory.notebook_id = notebook
-    start = len(sandboxed_execute.reports)
-    outcome = _run(Autograde, config, task)
-    reports += sandboxed_execute.reports[start:]
-    del sandboxed_execute.reports[start:]
+    execute = SandboxedExecute(kernel_settings=settings, config=config)
+    outcome = _run(Autograde, config, task, steps=autograde_steps(config, execute))
+    reports += execute.reports
     return outcome
 
 
-def _run(converter: type, config: Config, task: GradingTask) -> dict[str, Any]:
+def _run(converter: type, config: Config, task: GradingTask, steps: list[Any] | None = None) -> dict[str, Any]:
     coursedir = CourseDirectory(config=config)
     coursedir.assignment_id, coursedir.student_id = task.assignment, task.student
     app = converter(coursedir=coursedir, config=config)
+    if steps is not None:
+        app.autograde_preprocessors = steps  # set on the app, not the config: the config is deep-copied
     app.force = True
     app.log.setLevel(logging.WARNING)
     return capture_log(app)

@@ -2,16 +2,16 @@
 
 The coordinator (this module) and its workers share the work like this:
 
-1. take the gradebook's lock (:class:`~fisher_grader.store.GradebookLock`): one run at a
+1. take the gradebook's lock (:class:`~notebook_grader.storage.store.GradebookLock`): one run at a
    time per gradebook; a second one waits, then finds the work done;
 2. tidy what a killed run left, and take in a learning-management system's zip if given;
-3. build the assignment's template (:mod:`fisher_grader.template`) and check that the
+3. build the assignment's template (:mod:`notebook_grader.run.template`) and check that the
    sandbox works on this machine (refusing to go on without it unless told to);
 4. list the submissions under ``submitted/`` and skip those the journal says are graded,
    unchanged, against the unchanged assignment (unless ``force``);
-5. fan the rest out to worker processes (:mod:`fisher_grader.workers`), each grading one
-   submission at a time in a fresh sandboxed kernel (:mod:`fisher_grader.task`);
-6. store each result as it arrives (:mod:`fisher_grader.store`): files, then grades and
+5. fan the rest out to worker processes (:mod:`notebook_grader.batch.pool`), each grading one
+   submission at a time in a fresh sandboxed kernel (:mod:`notebook_grader.run.grade`);
+6. store each result as it arrives (:mod:`notebook_grader.storage.store`): files, then grades and
    journal in one transaction. The coordinator is the gradebook's only writer;
 7. export the grades CSV and return a :class:`BatchSummary`.
 """
@@ -32,18 +32,17 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
-from fisher_grader import sandbox
-from fisher_grader.course import GRADED_NOTEBOOK, Course
-from fisher_grader.progress import Progress
-from fisher_grader.report import StudentScore, student_scores, write_csv
-from fisher_grader.store import GradebookLock, journal, lock_path, remove_leftovers, store_result
-from fisher_grader.task import HELPER_PACKAGES, GradingOptions, GradingResult, GradingTask, WorkerConfig, fast_temp_dir
-from fisher_grader.template import build_template, submission_fingerprint
-from fisher_grader.workers import WorkerPool
-from fisher_grader.zip_intake import collect_zip
-
-#: Extra time a worker gets beyond the submission's own limit before it is killed.
-TASK_MARGIN_SECONDS = 120.0
+from notebook_grader.batch.pool import WorkerPool
+from notebook_grader.batch.zip_intake import collect_zip
+from notebook_grader.course import Course
+from notebook_grader.isolation import sandbox
+from notebook_grader.isolation.scratch import fast_temp_dir
+from notebook_grader.pipeline.standalone import limits_from
+from notebook_grader.report.progress import Progress
+from notebook_grader.report.scores import StudentScore, student_scores, write_csv
+from notebook_grader.run.grade import GradingOptions, GradingResult, GradingTask, WorkerConfig
+from notebook_grader.run.template import build_template, submission_fingerprint
+from notebook_grader.storage.store import GradebookLock, journal, lock_path, remove_leftovers, store_result
 
 
 @dataclass
@@ -51,10 +50,10 @@ class BatchOptions:
     """How ``course grade`` runs (see ``course grade --help``)."""
 
     force: bool = False
-    workers: int | None = None  # default: one per CPU
+    workers: int | None = None  # default: the course's setting, else one per CPU
     sandboxed: bool = True
-    limits: sandbox.Limits | None = None  # default: the course's cell timeout, the rest as Limits
-    max_notebook_mb: float = 20.0
+    limits: sandbox.Limits | None = None  # default: the course's grading settings
+    max_notebook_mb: float | None = None  # default: the course's grading settings
     zip: Path | None = None
     progress: bool = True
     wait_for_lock: bool = True
@@ -90,9 +89,8 @@ def submitted_students(course: Course, assignment: str) -> list[str]:
 
 
 def default_limits(course: Course) -> sandbox.Limits:
-    """The course's own cell timeout (``Execute.timeout``), and the default for everything else."""
-    timeout = course.config().Execute.get("timeout")
-    return sandbox.Limits(cell_seconds=float(timeout)) if timeout else sandbox.Limits()
+    """The limits of one submission, from the course's grading settings."""
+    return limits_from(course.config())
 
 
 def grade_all(course: Course, assignment: str, *, force: bool = False, options: BatchOptions | None = None,
@@ -117,14 +115,18 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
         remove_leftovers(course.root, assignment)
         if options.zip is not None:
             summary.collected = collect_zip(course, assignment, options.zip)
-        template = build_template(course, assignment, run_dir / "template", notebooks=(GRADED_NOTEBOOK,),
-                                  helper_packages=HELPER_PACKAGES)
+        settings = course.settings
+        declared = course.assignment(assignment)
+        helpers = tuple(settings.helper_packages)
+        template = build_template(course, assignment, run_dir / "template", notebooks=declared.graded,
+                                  helper_packages=helpers)
         hidden = (str(course.root), str(run_dir))
         if options.sandboxed:
-            show = sandbox.runtime_paths([*hidden, *_home()], HELPER_PACKAGES)
+            show = sandbox.runtime_paths([*hidden, *_home()], helpers)
             sandbox.probe(show, hidden=str(course.root))
         limits = options.limits or default_limits(course)
-        grading = GradingOptions(limits=limits, sandboxed=options.sandboxed, max_notebook_mb=options.max_notebook_mb)
+        max_mb = options.max_notebook_mb if options.max_notebook_mb is not None else settings.max_notebook_mb
+        grading = GradingOptions(limits=limits, sandboxed=options.sandboxed, max_notebook_mb=max_mb)
         done = {} if options.force else journal(course.db_url, template.course_id, assignment)
         tasks, fingerprints = [], {}
         for student in submitted_students(course, assignment):
@@ -136,15 +138,15 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
                 summary.skipped.append(student)
                 continue
             tasks.append(GradingTask(assignment, student, folder, template.root, grading))
-        summary.workers = min(options.workers or os.cpu_count() or 1, len(tasks))
+        summary.workers = min(options.workers or settings.workers or os.cpu_count() or 1, len(tasks))
         if tasks:
-            config = WorkerConfig(hidden=(*hidden, *_home()), sandboxed=options.sandboxed,
+            config = WorkerConfig(hidden=(*hidden, *_home()), helper_packages=helpers, sandboxed=options.sandboxed,
                                   preload=template.imports, scratch=str(run_dir))
             progress = Progress(len(tasks), f"grading {assignment}", enabled=options.progress)
             try:
                 with Gradebook(course.db_url, template.course_id) as gradebook, \
                         WorkerPool(summary.workers, config,
-                                   task_timeout=limits.submission_seconds + TASK_MARGIN_SECONDS) as pool:
+                                   task_timeout=limits.submission_seconds + settings.task_margin_seconds) as pool:
                     for result in pool.grade(tasks):
                         _store(course, gradebook, template.fingerprint, fingerprints, result, summary)
                         progress.advance(failed=result.status == "problem", error=result.status == "error")

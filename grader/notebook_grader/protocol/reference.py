@@ -2,8 +2,8 @@
 
 The reference solution is the instructor's source notebook: its setup cell and its solution
 cells, executed in the grading process (never in a student's kernel). A test cell's code is then
-run against that namespace in *collecting* mode (see :mod:`fisher_helpers.grading`), which turns
-every check into a :class:`~fisher_helpers.grading.CheckSpec` holding the expected value.
+run against that namespace in *collecting* mode (see :mod:`cell_checks`), which turns
+every check into a :class:`~cell_checks.CheckSpec` holding the expected value.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +18,14 @@ from typing import Any
 
 import nbformat
 
-from fisher_helpers.grading import CheckSpec, collecting
-
-HIDDEN_BEGIN = "BEGIN HIDDEN TESTS"
-HIDDEN_END = "END HIDDEN TESTS"
+from cell_checks import CheckSpec, collecting
+from notebook_grader.protocol.cells import (
+    hidden_line_ranges,
+    is_reference_cell,
+    is_test_cell,
+    nbgrader_metadata,
+    strip_solution_markers,
+)
 
 
 @dataclass(frozen=True)
@@ -31,45 +34,6 @@ class ExpectedCheck:
 
     spec: CheckSpec
     visible: bool
-
-
-def _nbgrader(cell: Any) -> dict[str, Any]:
-    return dict(cell.get("metadata", {}).get("nbgrader", {}))
-
-
-def is_test_cell(cell: Any) -> bool:
-    """An autograder test cell: a graded, non-solution code cell."""
-    meta = _nbgrader(cell)
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
-def is_reference_cell(cell: Any) -> bool:
-    """A cell the reference solution consists of: a solution code cell or a ``setup*`` cell."""
-    meta = _nbgrader(cell)
-    if cell.get("cell_type") != "code":
-        return False
-    return bool(meta.get("solution")) or str(meta.get("grade_id", "")).startswith("setup")
-
-
-def hidden_line_ranges(source: str) -> list[tuple[int, int]]:
-    """1-based inclusive line ranges of the hidden-test regions of a cell's source."""
-    ranges, start = [], None
-    for number, line in enumerate(source.splitlines(), start=1):
-        if HIDDEN_BEGIN in line and start is None:
-            start = number
-        elif HIDDEN_END in line and start is not None:
-            ranges.append((start, number))
-            start = None
-    if start is not None:
-        raise ValueError("a hidden-test region is not closed")
-    return ranges
-
-
-def strip_solution_markers(source: str) -> str:
-    """Drop the ``### BEGIN/END SOLUTION`` marker lines, keeping the code between them."""
-    return "\n".join(
-        line for line in source.splitlines() if not re.search(r"#+\s*(BEGIN|END) SOLUTION", line)
-    )
 
 
 class Reference:
@@ -84,7 +48,7 @@ class Reference:
                 code = compile(strip_solution_markers(cell.source), f"<reference:{self.path}>", "exec")
                 exec(code, self._namespace)
         self.test_sources = {
-            _nbgrader(cell)["grade_id"]: cell.source for cell in nb.cells if is_test_cell(cell)
+            nbgrader_metadata(cell)["grade_id"]: cell.source for cell in nb.cells if is_test_cell(cell)
         }
         self._cache: dict[str, list[ExpectedCheck]] = {}
         self._lock = threading.Lock()

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from fisher_grader.batch import BatchOptions, BatchSummary, default_limits, grade_all
-from fisher_grader.course import ASSIGNMENT, Course, CourseNotFound
-from fisher_grader.release import ReleaseFailed, generate_release
-from fisher_grader.report import format_table, student_scores
-from fisher_grader.sandbox import SandboxUnavailable
-from fisher_grader.template import AssignmentNotReleased
-from fisher_grader.zip_intake import ZipIntakeFailed
+from notebook_grader.batch.coordinator import BatchOptions, BatchSummary, default_limits, grade_all
+from notebook_grader.batch.zip_intake import ZipIntakeFailed
+from notebook_grader.course import Course, CourseNotFound
+from notebook_grader.isolation.sandbox import SandboxUnavailable
+from notebook_grader.release import ReleaseFailed, generate_release
+from notebook_grader.report.scores import format_table, student_scores
+from notebook_grader.run.template import AssignmentNotReleased
+from notebook_grader.settings import AssignmentUnknown
 
 #: Exit status when the run itself could not work (no course, no sandbox, no release...).
 EXIT_UNUSABLE = 2
@@ -22,13 +25,35 @@ EXIT_UNUSABLE = 2
 EXIT_NOTHING_GRADED = 1
 
 
+def ensure_environment_on_path() -> None:
+    """Put this environment's ``bin`` first on PATH: nbgrader shells out to ``alembic``.
+
+    The ``course`` command is the one place that changes its own environment.
+    """
+    bin_dir = str(Path(sys.executable).parent)
+    if shutil.which("alembic") != str(Path(bin_dir) / "alembic"):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def _assignment(course: Course, args: argparse.Namespace) -> str:
+    """The assignment named on the command line, else the course's first declared one."""
+    name = args.assignment or course.default_assignment()
+    if not name:
+        raise AssignmentUnknown("name an assignment: the course configuration declares none "
+                                "(c.CourseGrading.assignments in nbgrader_config.py)")
+    return name
+
+
 def _release(course: Course, args: argparse.Namespace) -> int:
-    generate_release(course, args.assignment)
-    print(f"released {args.assignment} to {course.folder('release', args.assignment)}")
+    assignment = _assignment(course, args)
+    generate_release(course, assignment)
+    print(f"released {assignment} to {course.folder('release', assignment)}")
     return 0
 
 
 def _grade(course: Course, args: argparse.Namespace) -> int:
+    assignment = _assignment(course, args)
+    course.assignment(assignment)  # an undeclared assignment is refused before anything runs
     limits = default_limits(course)
     for name, value in (("cell_seconds", args.cell_timeout), ("submission_seconds", args.timeout),
                         ("memory_mb", args.memory_mb)):
@@ -37,7 +62,7 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
     options = BatchOptions(force=args.force, workers=args.workers, sandboxed=not args.no_sandbox, limits=limits,
                            max_notebook_mb=args.max_notebook_mb, zip=args.zip, progress=not args.quiet)
     try:
-        summary = grade_all(course, args.assignment, options=options)
+        summary = grade_all(course, assignment, options=options)
     except SandboxUnavailable as exc:
         print(f"course: cannot grade: the sandbox does not work on this machine: {exc}\n"
               "Fix that (see the README), or run with --no-sandbox to grade WITHOUT isolation: "
@@ -45,7 +70,7 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     print(format_table(summary.scores))
     print()
-    print(describe(summary, args.assignment))
+    print(describe(summary, assignment))
     if summary.errors and not summary.recorded and not summary.skipped:
         return EXIT_NOTHING_GRADED
     return 0
@@ -77,7 +102,7 @@ def describe(summary: BatchSummary, assignment: str) -> str:
 
 
 def _scores(course: Course, args: argparse.Namespace) -> int:
-    print(format_table(student_scores(course.db_url, args.assignment)))
+    print(format_table(student_scores(course.db_url, _assignment(course, args))))
     return 0
 
 
@@ -87,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     release = sub.add_parser("release", help="generate the student version in release/")
-    release.add_argument("assignment", nargs="?", default=ASSIGNMENT)
+    release.add_argument("assignment", nargs="?", help="default: the course's first declared assignment")
     release.set_defaults(run=_release)
 
     grade = sub.add_parser(
@@ -95,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Autograde every submission of ASSIGNMENT under submitted/ (or from --zip), each in a fresh "
         "sandboxed kernel, in parallel; store the grades in the gradebook, write feedback/ and grades.csv. "
         "Submissions graded before and unchanged are skipped.")
-    grade.add_argument("assignment", nargs="?", default=ASSIGNMENT)
+    grade.add_argument("assignment", nargs="?", help="default: the course's first declared assignment")
     grade.add_argument("--force", action="store_true", help="regrade submissions graded before too")
     grade.add_argument("--workers", type=int, metavar="N", help="grading processes (default: one per CPU)")
     grade.add_argument("--zip", type=Path, metavar="FILE",
@@ -106,25 +131,26 @@ def build_parser() -> argparse.ArgumentParser:
                        "permissions, can read the solutions and the gradebook, reach the network, and start any "
                        "number of processes (only time and memory stay limited)")
     grade.add_argument("--cell-timeout", type=float, metavar="S", help="seconds per cell (default: the course's)")
-    grade.add_argument("--timeout", type=float, metavar="S", help="seconds per submission (default: 300)")
-    grade.add_argument("--memory-mb", type=int, metavar="M", help="memory per kernel, MiB (default: 2048)")
-    grade.add_argument("--max-notebook-mb", type=float, default=20.0, metavar="M",
-                       help="larger notebooks are not run (default: 20)")
+    grade.add_argument("--timeout", type=float, metavar="S", help="seconds per submission (default: the course's)")
+    grade.add_argument("--memory-mb", type=int, metavar="M", help="memory per kernel, MiB (default: the course's)")
+    grade.add_argument("--max-notebook-mb", type=float, metavar="M",
+                       help="larger notebooks are not run (default: the course's)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     grade.set_defaults(run=_grade)
 
     scores = sub.add_parser("scores", help="print the score table from the gradebook")
-    scores.add_argument("assignment", nargs="?", default=ASSIGNMENT)
+    scores.add_argument("assignment", nargs="?", help="default: the course's first declared assignment")
     scores.set_defaults(run=_scores)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    ensure_environment_on_path()
     try:
         course = Course.find(args.root)
         return args.run(course, args)
-    except (CourseNotFound, ReleaseFailed, AssignmentNotReleased, ZipIntakeFailed) as exc:
+    except (CourseNotFound, AssignmentUnknown, ReleaseFailed, AssignmentNotReleased, ZipIntakeFailed) as exc:
         print(f"course: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:

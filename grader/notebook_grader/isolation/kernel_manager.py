@@ -2,13 +2,13 @@
 
 nbgrader's ``Execute`` preprocessor (nbclient) starts kernels through a jupyter_client
 ``KernelManager``. :class:`SandboxedKernelManager` keeps that interface but gets each kernel
-from the worker's :class:`KernelParent` (see :mod:`fisher_grader.kernel_zygote`) instead of
+from the worker's :class:`KernelParent` (see :mod:`notebook_grader.isolation.kernel_parent`) instead of
 starting a new Python: the kernel talks over IPC sockets (a kernel in a network namespace
 cannot be reached over TCP) in a directory of its own, and is stopped by killing its sandbox.
 
 What a kernel gets (where its sockets live, which paths it sees, its limits) is the
-:class:`KernelSettings` in force, set by the grading task around each submission with
-:func:`kernel_settings`.
+:class:`KernelSettings` given to the manager when it is made (by
+:class:`~notebook_grader.pipeline.sandboxed_execute.SandboxedExecute`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from queue import Empty
 from typing import Any
@@ -35,7 +34,7 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
-from fisher_grader.sandbox import SANDBOX_HOME, Limits, SandboxSpec, hand_over
+from notebook_grader.isolation.sandbox import SANDBOX_HOME, Limits, SandboxSpec, hand_over
 
 MESSAGE_BYTES = 1 << 20
 #: The largest single message a kernel may send; a larger one drops the connection.
@@ -56,7 +55,7 @@ class KernelParent:
         self._next = 0
         self._exits: dict[int, int] = {}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "fisher_grader.kernel_zygote", str(theirs.fileno()), str(os.getpid()),
+            [sys.executable, "-m", "notebook_grader.isolation.kernel_parent", str(theirs.fileno()), str(os.getpid()),
              json.dumps(modules)],
             pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, cwd="/",
@@ -156,26 +155,6 @@ class KernelSettings:
     started: list[float] = field(default_factory=list)  # launch times, for the statistics
 
 
-_settings: KernelSettings | None = None
-
-
-@contextlib.contextmanager
-def kernel_settings(settings: KernelSettings) -> Iterator[KernelSettings]:
-    """Make ``settings`` the ones :class:`SandboxedKernelManager` uses, for a ``with`` block."""
-    global _settings
-    previous, _settings = _settings, settings
-    try:
-        yield settings
-    finally:
-        _settings = previous
-
-
-def current_settings() -> KernelSettings:
-    if _settings is None:
-        raise KernelStartError("no kernel settings: grade through fisher_grader.task")
-    return _settings
-
-
 def kernel_env(settings_home: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment of a student's kernel: nothing of the grader's, plus autograding's flag."""
     env = {
@@ -272,8 +251,8 @@ class SandboxProvisioner(LocalProvisioner):
     """Launch through the worker's kernel parent instead of ``Popen``."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
-        settings = current_settings()
         km = self.parent
+        settings: KernelSettings = km.settings
         folder = kwargs.get("cwd")  # the notebook's folder: its data files seed the scratch directory
         spec = None
         if settings.show is not None:
@@ -334,10 +313,10 @@ class QuickStartClient(AsyncKernelClient):
 class SandboxedKernelManager(AsyncKernelManager):
     """A jupyter_client kernel manager whose kernels come from :class:`SandboxProvisioner`."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("client_class", "fisher_grader.sandboxed_kernel.QuickStartClient")
+    def __init__(self, *, settings: KernelSettings, **kwargs: Any) -> None:
+        kwargs.setdefault("client_class", "notebook_grader.isolation.kernel_manager.QuickStartClient")
         super().__init__(**kwargs)
-        settings = current_settings()
+        self.settings = settings
         self.transport = "ipc"
         self.ip = os.path.join(settings.connection_dir, "kernel")
         self.connection_file = os.path.join(settings.connection_dir, "kernel.json")

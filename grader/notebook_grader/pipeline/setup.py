@@ -1,0 +1,40 @@
+"""Put the engine into nbgrader's pipeline: the one call a course's ``nbgrader_config.py`` makes.
+
+Every nbgrader door reads ``nbgrader_config.py``: ``nbgrader autograde``, ``generate_feedback``
+and ``validate``, formgrader's Autograde and Generate Feedback buttons (``NbGraderAPI``), and
+``course grade``'s workers. :func:`use_engine` sets, on that configuration:
+
+* autograde's preprocessors: nbgrader's own list with ``Execute`` replaced by the sandboxed
+  one and the test cells judged outside the kernel (:mod:`notebook_grader.pipeline.grade_outside_kernel`);
+* the feedback page's exporter (:mod:`notebook_grader.pipeline.feedback_exporter`);
+* deleted test cells put back rather than left ungraded.
+
+The steps are named by import path, so loading the configuration imports none of them: a
+``course release`` or ``course scores`` loads no kernel or sandbox code.
+"""
+
+from __future__ import annotations
+
+from traitlets.config import Config
+
+#: nbgrader's autograde pipeline, with the engine's steps in place of ``Execute``.
+AUTOGRADE_STEPS = (
+    "notebook_grader.pipeline.sandboxed_execute.SandboxedExecute",
+    "notebook_grader.pipeline.grade_outside_kernel.GradeOutsideKernel",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+)
+FEEDBACK_EXPORTER = "notebook_grader.pipeline.feedback_exporter.FeedbackExporter"
+
+
+def use_engine(c: Config) -> None:
+    """Route every nbgrader door of the course through the engine (see the module)."""
+    c.Autograde.autograde_preprocessors = list(AUTOGRADE_STEPS)
+    c.GenerateFeedback.exporter_class = FEEDBACK_EXPORTER
+    # A student who deletes a test cell gets it back (and graded) rather than an ungraded part.
+    c.OverwriteCells.add_missing_cells = True
