@@ -46,6 +46,8 @@ from tests.catalog import EXERCISE_OF_CELL, EXERCISES, PARTS, Entry, all_entries
 from tests.course_copy import ASSIGNMENT, REPO, copy_course, release_notebook, source_notebook
 from tests.support.submissions import fill, reference_answers, write_submission
 
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
 SOURCE_NOTEBOOK = REPO / "source" / ASSIGNMENT / "exercises.ipynb"
 
 CATALOG = all_entries()

@@ -7,6 +7,8 @@ import pytest
 
 from fisher_helpers import check_close, check_true
 
+pytestmark = pytest.mark.unit
+
 
 def test_check_close_passes_equal_values(capsys: pytest.CaptureFixture[str]) -> None:
     assert check_close("same", 0.1 + 0.2, 0.3) is True

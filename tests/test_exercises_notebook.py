@@ -10,6 +10,8 @@ import pytest
 from notebook_grader.protocol.reference import Reference, hidden_line_ranges, is_test_cell
 from tests.course_copy import REPO
 
+pytestmark = pytest.mark.unit
+
 SOURCE = REPO / "source" / "fisher_information" / "exercises.ipynb"
 
 CONTRACT = {

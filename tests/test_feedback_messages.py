@@ -16,6 +16,8 @@ from notebook_grader.protocol.verdict import judge
 from tests.course_copy import REPO
 from tests.fixtures.make_samples import BOB_MISTAKES
 
+pytestmark = pytest.mark.unit
+
 SOURCE = REPO / "source" / "fisher_information" / "exercises.ipynb"
 
 

@@ -14,6 +14,8 @@ from notebook_grader.report.scores import student_scores
 from tests.course_copy import ASSIGNMENT
 from tests.faults.courses import new_course, released_course, run_course
 
+pytestmark = pytest.mark.sandbox
+
 
 def test_main_job_grades_the_samples(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     course = new_course(released_course(tmp_path_factory), tmp_path / "course")

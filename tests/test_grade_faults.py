@@ -27,6 +27,8 @@ from tests.course_copy import ASSIGNMENT
 from tests.faults.catalog import FAULTS, Fault, FaultContext, Listener
 from tests.faults.courses import course_command, course_env, new_course, released_course
 
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
 #: Long enough that a fork or memory bomb hits its limit before its cell's time is up.
 CELL_TIMEOUT = "10"
 

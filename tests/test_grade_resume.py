@@ -22,6 +22,8 @@ from tests.faults.catalog import FaultContext, Listener
 from tests.faults.courses import course_command, course_env, new_course, released_course, run_course
 from tests.support.submissions import fill, write_submission
 
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
 SLOW_STUDENTS = 4  # each sleeps this long in a cell of its own, so that a kill lands mid-batch
 SLOW_SECONDS = 1.5
 

@@ -17,6 +17,8 @@ from notebook_grader.batch import coordinator as batch
 from notebook_grader.isolation import linux, sandbox
 from tests.course_copy import HELPER_PACKAGES, REPO
 
+pytestmark = pytest.mark.sandbox
+
 LIMITS = sandbox.Limits(processes=40, memory_mb=512, scratch_mb=32)
 
 

@@ -18,6 +18,8 @@ from sqlalchemy import create_engine, text
 from notebook_grader.patches import speedups
 from notebook_grader.pipeline.feedback_exporter import MISSING_ALT, FeedbackExporter
 
+pytestmark = pytest.mark.unit
+
 
 def _png() -> str:
     """A valid 1x1 PNG, base64-encoded."""

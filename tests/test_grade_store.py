@@ -20,6 +20,8 @@ from notebook_grader.run.template import build_template
 from notebook_grader.storage.store import GradebookLock, _replace_folder, remove_leftovers, store_result
 from tests.course_copy import ASSIGNMENT, copy_course
 
+pytestmark = pytest.mark.unit
+
 
 def test_lock_is_exclusive_and_dies_with_its_holder(tmp_path: Path) -> None:
     path = tmp_path / "gradebook.db.lock"

@@ -24,6 +24,8 @@ from cell_checks import (
 )
 from notebook_grader.protocol.verdict import records_from_outputs
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("value", [3.5, np.float64(-2.0), 7, True, [1.0, 2.0], np.arange(6.0).reshape(2, 3),
                                    np.array([np.nan, np.inf, -np.inf])])

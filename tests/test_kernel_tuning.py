@@ -9,6 +9,8 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from notebook_grader.patches import kernel_tuning
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(scope="module")
 def shell() -> InteractiveShell:

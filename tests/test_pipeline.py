@@ -19,6 +19,8 @@ from notebook_grader.report.scores import student_scores
 from tests.course_copy import ASSIGNMENT, REPO, copy_course, source_notebook
 from tests.fixtures.make_samples import sample_notebooks
 
+pytestmark = pytest.mark.sandbox
+
 AUTOGRADED_POINTS = 40
 BOB_LOSES = {"ex1a_bernoulli_score", "ex2b_mc_score_variance", "ex4b_most_informative_direction",
              "ex7b_logistic_empirical_fisher"}

@@ -11,6 +11,8 @@ from notebook_grader.protocol.reference import hidden_line_ranges, is_test_cell,
 from notebook_grader.release import generate_release
 from tests.course_copy import ASSIGNMENT, REPO, copy_course
 
+pytestmark = pytest.mark.unit
+
 COMMITTED = REPO / "release" / ASSIGNMENT
 SOURCE = REPO / "source" / ASSIGNMENT
 
