@@ -92,3 +92,18 @@ def test_formgrader_autograde_button(released: Path, tmp_path: Path) -> None:
     finally:
         os.chdir(cwd)
     _check_graded(course)
+
+
+def test_grading_is_the_same_without_any_patch(released: Path, tmp_path: Path) -> None:
+    """Every runtime patch only saves time: with all of them off, the same grades and feedback."""
+    pages = {}
+    for label, env in (("patched", {}), ("unpatched", {"NOTEBOOK_GRADER_NO_PATCHES": "1"})):
+        course = _course_with_submissions(released, tmp_path / label)
+        proc = subprocess.run([sys.executable, "-m", "notebook_grader.cli", "--root", str(course.root), "grade",
+                               ASSIGNMENT, "--quiet"], env={**course_env(), **env}, capture_output=True, text=True,
+                              timeout=600, cwd=course.root)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        _check_graded(course)
+        pages[label] = {student: (course.folder("feedback", ASSIGNMENT, student) / "graded.html").read_text()
+                        .replace(str(course.root), "ROOT") for student in ("alice", "bob", "spy")}
+    assert pages["patched"] == pages["unpatched"]

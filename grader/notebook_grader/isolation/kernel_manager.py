@@ -178,7 +178,7 @@ def kernel_env(settings_home: str, extra: dict[str, str] | None = None) -> dict[
 
 def parent_env() -> dict[str, str]:
     """The kernel parent's environment: enough to import, nothing private."""
-    keep = ("PATH", "LANG", "LC_ALL", "HOME", "TZ", "PYTHONDONTWRITEBYTECODE")
+    keep = ("PATH", "LANG", "LC_ALL", "HOME", "TZ", "PYTHONDONTWRITEBYTECODE", "NOTEBOOK_GRADER_NO_PATCHES")
     env = {key: os.environ[key] for key in keep if key in os.environ}
     env.update({
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",

@@ -22,16 +22,24 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
+from notebook_grader.patches import Patch, apply
+
+#: The IPython versions these shortcuts were tested with.
+IPYTHON = ">=9.0,<10"
+
 
 def install() -> None:
-    """Install every shortcut on IPython's ``InteractiveShell`` (idempotent)."""
+    """Install every shortcut on IPython's ``InteractiveShell``, each guarded (see :mod:`notebook_grader.patches`)."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    if getattr(InteractiveShell, "_grader_tuned", False):
-        return
-    plain_stored_tracebacks(InteractiveShell)
-    remember_last_transform(InteractiveShell)
-    InteractiveShell._grader_tuned = True
+    apply(
+        Patch("plain_stored_tracebacks", "ipython", IPYTHON,
+              ("IPython.core.interactiveshell:InteractiveShell._format_exception_for_storage",),
+              lambda: plain_stored_tracebacks(InteractiveShell)),
+        Patch("remember_last_transform", "ipython", IPYTHON,
+              ("IPython.core.interactiveshell:InteractiveShell.transform_cell",),
+              lambda: remember_last_transform(InteractiveShell)),
+    )
 
 
 def plain_stored_tracebacks(shell_class: Any) -> None:

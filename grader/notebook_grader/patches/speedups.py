@@ -41,23 +41,24 @@ import shutil
 import threading
 from typing import Any
 
-_installed = False
+from notebook_grader.patches import Patch, apply, why_not
+
 _scratch_folders: set[str] = set()
 _lock = threading.Lock()
 
 
 def install(scratch: str | None = None) -> None:
-    """Install every cache, and the shortcuts for gradebooks under ``scratch`` if given (idempotent)."""
-    global _installed
+    """Install every cache, and the shortcuts for gradebooks under ``scratch`` if given (idempotent).
+
+    Each goes through :func:`notebook_grader.patches.apply`: version- and attribute-guarded,
+    logged, and off when ``NOTEBOOK_GRADER_NO_PATCHES=1``.
+    """
     with _lock:
-        if not _installed:
-            cache_schema_validators()
-            cache_templates()
-            cache_highlighting()
-            _installed = True
+        apply(*PATCHES)
         if scratch is not None and scratch not in _scratch_folders:
-            relax_scratch_gradebooks(scratch)
-            share_scratch_engines(scratch)
+            relax_scratch_gradebooks(scratch)  # a SQLAlchemy event listener: a public hook, not a patch
+            if why_not(SHARE_SCRATCH_ENGINES) is None:
+                share_scratch_engines(scratch)
             _scratch_folders.add(scratch)
 
 
@@ -209,3 +210,19 @@ def share_scratch_engines(scratch: str) -> None:
         return engine
 
     nbgrader.api.create_engine = create_engine
+
+
+NBGRADER = ">=0.9.6,<0.10"
+NBCONVERT = ">=7.16,<8"
+
+PATCHES = (
+    Patch("cache_schema_validators", "nbgrader", NBGRADER,
+          ("nbgrader.nbgraderformat.common:jsonschema",), cache_schema_validators),
+    Patch("cache_templates", "nbconvert", NBCONVERT,
+          ("nbconvert.exporters.templateexporter:TemplateExporter._create_environment",), cache_templates),
+    Patch("cache_highlighting", "nbconvert", NBCONVERT,
+          ("nbconvert.filters.highlight:Highlight2HTML.__call__",), cache_highlighting),
+)
+#: Applied per scratch folder, by :func:`install`, under the same guard.
+SHARE_SCRATCH_ENGINES = Patch("share_scratch_engines", "nbgrader", NBGRADER, ("nbgrader.api:create_engine",),
+                              lambda: None)

@@ -1,0 +1,61 @@
+"""The guard every runtime patch of a library goes through (notebook_grader.patches)."""
+
+from __future__ import annotations
+
+import pytest
+
+from notebook_grader import patches
+from notebook_grader.patches import Patch
+from notebook_grader.patches.kernel_tuning import IPYTHON
+from notebook_grader.patches.speedups import PATCHES, SHARE_SCRATCH_ENGINES
+
+pytestmark = pytest.mark.unit
+
+
+def _patch(name: str, calls: list[str], **kwargs) -> Patch:
+    fields = {"package": "nbgrader", "tested": ">=0.9,<0.10", "targets": ("nbgrader.api:Gradebook",)}
+    fields.update(kwargs)
+    return Patch(name, apply=lambda: calls.append(name), **fields)
+
+
+@pytest.fixture(autouse=True)
+def _fresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(patches, "APPLIED", {})
+    monkeypatch.delenv(patches.SWITCH, raising=False)
+
+
+def test_a_patch_applies_once_in_its_tested_range() -> None:
+    calls: list[str] = []
+    assert patches.apply(_patch("ok", calls)) == ["ok"]
+    assert patches.apply(_patch("ok", calls)) == []
+    assert calls == ["ok"] and patches.APPLIED["ok"] == "applied"
+
+
+@pytest.mark.parametrize(("kwargs", "reason"), [
+    ({"tested": ">=99"}, "outside the tested range"),
+    ({"targets": ("nbgrader.api:Gradebook.no_such_method",)}, "no longer exist"),
+    ({"targets": ("no_such_module:thing",)}, "no longer exist"),
+    ({"package": "no-such-distribution"}, "is not installed"),
+])
+def test_a_patch_outside_its_guard_is_skipped_and_says_why(kwargs: dict, reason: str) -> None:
+    calls: list[str] = []
+    assert patches.apply(_patch("guarded", calls, **kwargs)) == []
+    assert calls == [] and reason in patches.APPLIED["guarded"]
+
+
+def test_one_switch_turns_every_patch_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(patches.SWITCH, "1")
+    calls: list[str] = []
+    assert patches.apply(_patch("a", calls), _patch("b", calls)) == []
+    assert calls == [] and all(patches.SWITCH in why for why in patches.APPLIED.values())
+
+
+def test_every_patch_of_the_engine_passes_its_guard_on_the_installed_set() -> None:
+    """constraints.txt's versions are the tested ones: an upgrade outside a range fails here first."""
+    for patch in (*PATCHES, SHARE_SCRATCH_ENGINES):
+        assert patches.why_not(patch) is None, patch.name
+    from importlib.metadata import version
+
+    from packaging.specifiers import SpecifierSet
+
+    assert version("ipython") in SpecifierSet(IPYTHON)
