@@ -19,7 +19,7 @@ def test_sourcing_bootstrap_leaves_the_shell_as_it_was(tmp_path) -> None:
         echo "pwd=$PWD"
         echo "options=$-"
         echo "set-o=$(set -o | grep -E '^(errexit|nounset|pipefail)' | tr -s ' \t' ' ' | tr '\n' ';')"
-        ignore='before_vars|before_funcs|_|BASH_.*|PIPESTATUS'
+        ignore='before_vars|before_funcs|ignore|_|BASH_.*|PIPESTATUS'
         echo "new-vars=$(comm -13 <(echo "$before_vars") <(compgen -v | sort) | grep -vxE "$ignore" | tr '\n' ' ')"
         echo "new-funcs=$(comm -13 <(echo "$before_funcs") <(declare -F | sort) | tr '\n' ' ')"
         false
