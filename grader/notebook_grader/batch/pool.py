@@ -13,6 +13,9 @@ grades one task at a time and sends the result back over a pipe. The coordinator
 Workers die with the coordinator (parent-death signal), so killing ``course grade`` leaves
 no process behind. (``multiprocessing.Pool`` would not let a single overrunning task be
 killed; this does.)
+
+What a worker does with a task is a :class:`WorkerRunner`: grading (:class:`Grader`) unless told
+otherwise, so that tests can drive the pool with fake tasks that crash, hang or report their pid.
 """
 
 from __future__ import annotations
@@ -27,12 +30,42 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import Any, Protocol
 
+from notebook_grader.run import grade
 from notebook_grader.run.grade import GradingResult, GradingTask, WorkerConfig
 
 #: A task is tried this many times in all when its worker dies or overruns.
 ATTEMPTS = 2
+#: Seconds :meth:`WorkerPool.close` lets workers finish their task before it kills them.
+CLOSE_GRACE = 5.0
+
+
+class WorkerRunner(Protocol):
+    """What one worker process does: ``init`` once, ``run`` each task, ``close`` on its way out.
+
+    The pool forks its workers, so a runner is inherited, never pickled; only tasks and results
+    cross the pipe.
+    """
+
+    def init(self, config: WorkerConfig) -> None: ...
+
+    def run(self, task: GradingTask) -> GradingResult: ...
+
+    def close(self) -> None: ...
+
+
+class Grader:
+    """The runner of ``course grade``: :mod:`notebook_grader.run.grade`'s worker functions."""
+
+    def init(self, config: WorkerConfig) -> None:
+        grade.init_worker(config)
+
+    def run(self, task: GradingTask) -> GradingResult:
+        return grade.grade_submission(task)
+
+    def close(self) -> None:
+        grade.close_worker()
 
 
 def _die_with_parent(parent: int) -> None:
@@ -42,12 +75,10 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker_main(conn: Connection, config: WorkerConfig, parent: int, max_tasks: int) -> None:
+def _worker_main(conn: Connection, runner: WorkerRunner, config: WorkerConfig, parent: int, max_tasks: int) -> None:
     _die_with_parent(parent)
     os.setsid()  # a Ctrl-C in the terminal reaches the coordinator only; it stops the workers
-    from notebook_grader.run import grade as task
-
-    task.init_worker(config)
+    runner.init(config)
     try:
         for _ in range(max_tasks):
             try:
@@ -56,9 +87,9 @@ def _worker_main(conn: Connection, config: WorkerConfig, parent: int, max_tasks:
                 break
             if job is None:
                 break
-            conn.send(task.grade_submission(job))
+            conn.send(runner.run(job))
     finally:
-        task.close_worker()
+        runner.close()
 
 
 @dataclass
@@ -78,11 +109,16 @@ class _Pending:
 
 
 class WorkerPool:
-    """``workers`` grading processes; :meth:`grade` yields results as they come."""
+    """``workers`` grading processes; :meth:`grade` yields results as they come.
 
-    def __init__(self, workers: int, config: WorkerConfig, *, task_timeout: float, max_tasks: int = 500) -> None:
+    ``runner`` is what each worker does with a task (default: grade it, :class:`Grader`).
+    """
+
+    def __init__(self, workers: int, config: WorkerConfig, *, task_timeout: float, max_tasks: int = 500,
+                 runner: WorkerRunner | None = None) -> None:
         self.size = max(1, workers)
         self.config = config
+        self.runner: WorkerRunner = runner if runner is not None else Grader()
         self.task_timeout = task_timeout
         self.max_tasks = max_tasks
         self._context = multiprocessing.get_context("fork")
@@ -98,7 +134,8 @@ class WorkerPool:
 
     def _start(self) -> _Worker:
         mine, theirs = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, args=(theirs, self.config, os.getpid(), self.max_tasks),
+        process = self._context.Process(target=_worker_main,
+                                        args=(theirs, self.runner, self.config, os.getpid(), self.max_tasks),
                                         daemon=True, name="course-grade-worker")
         process.start()
         theirs.close()
@@ -108,7 +145,7 @@ class WorkerPool:
         for worker in self._workers:
             with contextlib.suppress(OSError, ValueError):
                 worker.conn.send(None)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + CLOSE_GRACE
         for worker in self._workers:
             worker.process.join(max(0.0, deadline - time.monotonic()))
             if worker.process.is_alive():
@@ -177,7 +214,13 @@ class WorkerPool:
         """Give each idle worker the next task, if any."""
         for index, worker in enumerate(self._workers):
             if worker.task is None and queue:
-                pending = queue.popleft()
+                running = {p.task.student for p in busy.values()}
+                # a second task of a student already being graded waits (never two at once)
+                pick = next((i for i, p in enumerate(queue) if p.task.student not in running), None)
+                if pick is None:
+                    return
+                pending = queue[pick]
+                del queue[pick]
                 pending.attempts += 1
                 try:
                     worker.conn.send(pending.task)

@@ -1,0 +1,255 @@
+"""The grading worker pool's own promises, checked with fake tasks (no kernel, no sandbox, no nbgrader run).
+
+A :class:`FakeRunner` stands in for grading: what it does with a task is spelled by the
+student's name (``ok-1`` returns at once, ``die-1`` kills its worker, ``hangonce-1`` overruns
+on its first attempt only...). Workers are forked, so the runner leaves what it saw as files
+in a folder the test reads back: one ``init-<pid>``/``close-<pid>`` per worker, one line per
+attempt in ``attempts-<student>``, and ``overlap-<student>`` if a student's task started while
+another attempt of it still ran (an exclusive ``flock`` held for the whole attempt; the kernel
+drops it when the process dies).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from notebook_grader.batch import pool
+from notebook_grader.batch.pool import WorkerPool
+from notebook_grader.run.grade import GradingResult, GradingTask, WorkerConfig
+
+pytestmark = pytest.mark.unit
+
+HANG_SECONDS = 10.0  # how long a hanging task sleeps: far beyond every test's deadline
+TIMEOUT = 0.3  # the task deadline of the tests that overrun it
+POLL = 1.0  # the pool checks deadlines at least this often (its wait timeout)
+WATCHDOG = 15  # seconds: a test still running then has a pool that is stuck (see `watchdog`)
+CONFIG = WorkerConfig(hidden=())
+
+
+@dataclass(frozen=True)
+class FakeRunner:
+    """Does what each task's student name says, and leaves traces in ``log``."""
+
+    log: Path
+    close_seconds: float = 0.0  # how long ``close`` takes
+
+    def init(self, config: WorkerConfig) -> None:
+        (self.log / f"init-{os.getpid()}").touch()
+
+    def close(self) -> None:
+        time.sleep(self.close_seconds)
+        (self.log / f"close-{os.getpid()}").touch()
+
+    def run(self, task: GradingTask) -> GradingResult:
+        name = task.student
+        with open(self.log / f"attempts-{name}", "a") as attempts:
+            attempts.write(f"{os.getpid()}\n")
+        attempt = len((self.log / f"attempts-{name}").read_text().splitlines())
+        with open(self.log / f"lock-{name}", "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                (self.log / f"overlap-{name}").touch()
+            kind = name.split("-")[0]
+            if kind == "die" or (kind == "dieonce" and attempt == 1):
+                os._exit(3)
+            if kind == "hang" or (kind == "hangonce" and attempt == 1):
+                time.sleep(HANG_SECONDS)
+            if kind == "slow":
+                time.sleep(0.3)
+        return GradingResult(assignment=task.assignment, student=name, notes=[f"pid {os.getpid()}"])
+
+
+def _task(student: str, log: Path) -> GradingTask:
+    return GradingTask(assignment="a1", student=student, submission=log, template=log)
+
+
+def _grade(log: Path, students: Iterable[str], *, workers: int = 2, task_timeout: float = 5.0,
+           max_tasks: int = 500, runner: FakeRunner | None = None) -> dict[str, GradingResult]:
+    """Run ``students``' fake tasks through a pool; their results by student (each exactly once)."""
+    with WorkerPool(workers, CONFIG, task_timeout=task_timeout, max_tasks=max_tasks,
+                    runner=runner or FakeRunner(log)) as workers_pool:
+        results = list(workers_pool.grade(_task(s, log) for s in students))
+    counts = Counter(r.student for r in results)
+    assert all(n == 1 for n in counts.values()), counts
+    return {r.student: r for r in results}
+
+
+def _pid(result: GradingResult) -> int:
+    return int(result.notes[0].removeprefix("pid "))
+
+
+def _attempts(log: Path, student: str) -> int:
+    return len((log / f"attempts-{student}").read_text().splitlines())
+
+
+def _worker_pids(log: Path, what: str = "init") -> set[int]:
+    return {int(p.name.split("-")[1]) for p in log.glob(f"{what}-*")}
+
+
+def _exists(pid: int) -> bool:
+    """Whether process ``pid`` is still there (running, or dead but not reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _assert_no_worker_left(log: Path) -> None:
+    pids = _worker_pids(log)
+    assert pids, "no worker started"
+    assert [pid for pid in pids if _exists(pid)] == []
+
+
+def _assert_no_overlap(log: Path) -> None:
+    assert sorted(p.name for p in log.glob("overlap-*")) == []
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def watchdog() -> Iterator[None]:
+    """Fail a test whose pool is stuck (a broken pool can loop forever) instead of hanging the run.
+
+    The alarm interrupts the pool's loop in this process (forked workers do not inherit the timer);
+    leaving the pool's ``with`` then closes it.
+    """
+
+    def stuck(signum: int, frame: object) -> None:
+        raise TimeoutError(f"the pool was still running after {WATCHDOG} s")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(WATCHDOG)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_every_task_yields_one_result_over_two_workers(log: Path) -> None:
+    students = [f"ok-{n}" for n in range(12)] + ["slow-1", "slow-2"]
+
+    results = _grade(log, students, workers=2)
+
+    assert sorted(results) == sorted(students)
+    assert {r.status for r in results.values()} == {"graded"}
+    assert all(_attempts(log, s) == 1 for s in students)
+    assert {_pid(r) for r in results.values()} == _worker_pids(log) and len(_worker_pids(log)) == 2
+    assert _worker_pids(log, "close") == _worker_pids(log)  # told to stop, each worker closed its runner
+    _assert_no_worker_left(log)
+    _assert_no_overlap(log)
+
+
+def test_a_worker_that_dies_is_replaced_and_its_task_retried(log: Path) -> None:
+    results = _grade(log, ["dieonce-1", "ok-1", "ok-2", "ok-3"], workers=2)
+
+    assert {r.status for r in results.values()} == {"graded"}
+    assert _attempts(log, "dieonce-1") == 2
+    assert _exists(int((log / "attempts-dieonce-1").read_text().split()[0])) is False  # the dead one
+    assert len(_worker_pids(log)) == 3  # two, and the replacement
+    _assert_no_worker_left(log)
+
+
+@pytest.mark.parametrize("attempts", [pool.ATTEMPTS, 3])
+def test_a_task_that_always_kills_its_worker_is_an_error_after_all_attempts(
+        log: Path, monkeypatch: pytest.MonkeyPatch, attempts: int) -> None:
+    monkeypatch.setattr(pool, "ATTEMPTS", attempts)
+    students = ["die-1", "ok-1", "ok-2", "ok-3", "ok-4"]
+
+    results = _grade(log, students, workers=2)
+
+    failed = results.pop("die-1")
+    assert failed.status == "error"
+    assert failed.error is not None and failed.error.startswith("not graded: its grading process died")
+    assert failed.error.count("its grading process died") == attempts
+    assert _attempts(log, "die-1") == attempts
+    assert {r.status for r in results.values()} == {"graded"}
+    assert sorted(results) == students[1:]
+    _assert_no_worker_left(log)
+
+
+def test_a_task_that_overruns_is_killed_retried_then_an_error(log: Path) -> None:
+    started = time.monotonic()
+
+    results = _grade(log, ["hang-1", "hangonce-1", "ok-1", "ok-2"], workers=2, task_timeout=TIMEOUT)
+
+    elapsed = time.monotonic() - started
+    overran = results["hang-1"]
+    assert overran.status == "error"
+    assert overran.error is not None
+    assert overran.error.count(f"grading it took longer than {TIMEOUT:g} s") == pool.ATTEMPTS
+    assert _attempts(log, "hang-1") == pool.ATTEMPTS
+    assert results["hangonce-1"].status == "graded" and _attempts(log, "hangonce-1") == 2
+    assert results["ok-1"].status == results["ok-2"].status == "graded"
+    # Each attempt is cut within a deadline check of its timeout, far sooner than the task's sleep.
+    assert elapsed < pool.ATTEMPTS * (TIMEOUT + POLL) + 1.5 < HANG_SECONDS
+    _assert_no_worker_left(log)
+    _assert_no_overlap(log)
+
+
+def test_a_retry_never_runs_alongside_the_attempt_it_replaces(log: Path) -> None:
+    results = _grade(log, ["hangonce-1", "slow-1", "slow-2", "slow-3"], workers=2, task_timeout=TIMEOUT)
+
+    assert results["hangonce-1"].status == "graded" and _attempts(log, "hangonce-1") == 2
+    _assert_no_overlap(log)  # the overrunning attempt was dead before the retry started
+    _assert_no_worker_left(log)
+
+
+def test_two_tasks_of_one_student_never_run_at_once(log: Path) -> None:
+    with WorkerPool(2, CONFIG, task_timeout=5.0, runner=FakeRunner(log)) as workers_pool:
+        results = list(workers_pool.grade([_task("slow-1", log), _task("slow-1", log)]))
+
+    assert len(results) == 2
+    _assert_no_overlap(log)
+
+
+def test_a_worker_is_recycled_after_max_tasks(log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pool replaces a worker that has done max_tasks itself. (The worker also stops then; if
+    # the pool relied on that, its next task would be sent to a worker still closing and be lost
+    # with it: with one attempt and a slow close, that shows as an error instead of a silent retry.)
+    monkeypatch.setattr(pool, "ATTEMPTS", 1)
+    students = [f"ok-{n}" for n in range(5)]
+
+    results = _grade(log, students, workers=1, max_tasks=2, runner=FakeRunner(log, close_seconds=0.3))
+
+    assert {r.status for r in results.values()} == {"graded"}
+
+    pids = [_pid(results[s]) for s in students]  # one worker: tasks run in order
+    assert len(set(pids)) == 3
+    assert pids[0] == pids[1] != pids[2] == pids[3] != pids[4]
+    assert _worker_pids(log) == set(pids)  # no other worker was started
+    assert all(_attempts(log, s) == 1 for s in students)
+    _assert_no_worker_left(log)
+
+
+def test_close_after_an_error_in_the_consumer_kills_busy_workers(log: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool, "CLOSE_GRACE", 0.5)
+    started = time.monotonic()
+    seen: list[GradingResult] = []
+
+    with pytest.raises(RuntimeError, match="consumer failed"), \
+            WorkerPool(2, CONFIG, task_timeout=HANG_SECONDS * 2, runner=FakeRunner(log)) as workers_pool:
+        for result in workers_pool.grade(_task(s, log) for s in ["ok-1", "hang-1", "hang-2", "ok-2"]):
+            seen.append(result)
+            raise RuntimeError("consumer failed")
+
+    # ok-1 came back; both workers were then busy with a hanging task and had to be killed.
+    assert [r.student for r in seen] == ["ok-1"]
+    assert (log / "attempts-hang-1").exists() and (log / "attempts-hang-2").exists()
+    assert len(_worker_pids(log)) == 2
+    _assert_no_worker_left(log)
+    assert time.monotonic() - started < HANG_SECONDS / 2
