@@ -13,6 +13,7 @@ pytestmark = pytest.mark.unit
 
 def test_sourcing_bootstrap_leaves_the_shell_as_it_was(tmp_path) -> None:
     script = f"""
+        unset COURSE_ROOT
         cd {tmp_path}
         before_vars=$(compgen -v | sort); before_funcs=$(declare -F | sort)
         source {REPO}/scripts/bootstrap.sh
