@@ -16,10 +16,13 @@ and the same limits. Every default lives here, once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Dict, Float, Int, List, Unicode
 from traitlets.config import Config, Configurable
+
+if TYPE_CHECKING:
+    from notebook_grader.isolation.sandbox import Limits
 
 
 class AssignmentUnknown(KeyError):
@@ -82,6 +85,13 @@ class CourseGrading(Configurable):
         if entry is None:
             return True
         return notebook in tuple(entry.get("graded", ()))
+
+    def limits(self) -> Limits:
+        """The sandbox limits of one submission these settings give."""
+        from notebook_grader.isolation.sandbox import Limits
+
+        return Limits(cell_seconds=self.cell_timeout, submission_seconds=self.submission_timeout,
+                      memory_mb=self.memory_mb, processes=self.processes, output_mb=self.output_mb)
 
     @property
     def default_assignment(self) -> str | None:

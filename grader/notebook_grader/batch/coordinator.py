@@ -37,7 +37,6 @@ from notebook_grader.batch.zip_intake import collect_zip
 from notebook_grader.course import Course
 from notebook_grader.isolation import sandbox
 from notebook_grader.isolation.scratch import fast_temp_dir
-from notebook_grader.pipeline.standalone import limits_from
 from notebook_grader.report.progress import Progress
 from notebook_grader.report.scores import StudentScore, student_scores, write_csv
 from notebook_grader.run.grade import GradingOptions, GradingResult, GradingTask, WorkerConfig
@@ -90,7 +89,7 @@ def submitted_students(course: Course, assignment: str) -> list[str]:
 
 def default_limits(course: Course) -> sandbox.Limits:
     """The limits of one submission, from the course's grading settings."""
-    return limits_from(course.config())
+    return course.settings.limits()
 
 
 def grade_all(course: Course, assignment: str, *, force: bool = False, options: BatchOptions | None = None,

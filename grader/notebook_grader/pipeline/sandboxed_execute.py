@@ -34,6 +34,7 @@ import math
 import signal
 import time
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -43,7 +44,7 @@ from traitlets import Bool, Float, default
 
 from notebook_grader.isolation.kernel_manager import KernelSettings, SandboxedKernelManager
 from notebook_grader.protocol.records import RECORD_MIME
-from notebook_grader.settings import grading_settings
+from notebook_grader.settings import CourseGrading, grading_settings
 
 #: Key of the execution report in nbconvert's ``resources``.
 REPORT = "grading_report"
@@ -99,26 +100,30 @@ class SandboxedExecute(Execute):
         self.reports: list[dict[str, Any]] = []
         self._settings_in_use: KernelSettings | None = None
 
-    # Defaults from the course's grading settings (c.CourseGrading), so every door uses the same limits.
+    @cached_property
+    def course_grading(self) -> CourseGrading:
+        """The course's grading settings (c.CourseGrading): the defaults of every door's limits."""
+        return grading_settings(self.config)
+
     @default("timeout")
     def _timeout_default(self) -> int:
-        return max(1, int(grading_settings(self.config).cell_timeout))
+        return max(1, int(self.course_grading.cell_timeout))
 
     @default("submission_timeout")
     def _submission_timeout_default(self) -> float:
-        return grading_settings(self.config).submission_timeout
+        return self.course_grading.submission_timeout
 
     @default("output_limit_mb")
     def _output_limit_default(self) -> float:
-        return grading_settings(self.config).output_mb
+        return self.course_grading.output_mb
 
     @default("memory_limit_mb")
     def _memory_limit_default(self) -> float:
-        return float(grading_settings(self.config).memory_mb)
+        return float(self.course_grading.memory_mb)
 
     @default("process_limit")
     def _process_limit_default(self) -> float:
-        return float(grading_settings(self.config).processes)
+        return float(self.course_grading.processes)
 
     def create_kernel_manager(self) -> SandboxedKernelManager:
         """nbclient's factory, handing the manager its settings explicitly."""
@@ -137,7 +142,7 @@ class SandboxedExecute(Execute):
         resources = resources if resources is not None else {}
         report = resources.setdefault(REPORT, {})
         info = resources.get("nbgrader", {})
-        reading = not grading_settings(self.config).is_graded(info.get("assignment", ""), info.get("notebook", ""))
+        reading = not self.course_grading.is_graded(info.get("assignment", ""), info.get("notebook", ""))
         skip = self.skip_execution or reading
         report.update({"notes": report.get("notes", []), "problems": report.get("problems", []),
                        "kernel_seconds": 0.0, "cells_run": 0, "executed": not skip})

@@ -28,13 +28,6 @@ from notebook_grader.isolation.scratch import fast_temp_dir
 from notebook_grader.settings import grading_settings
 
 
-def limits_from(config: Config) -> sandbox.Limits:
-    """The sandbox limits the course's grading settings give."""
-    settings = grading_settings(config)
-    return sandbox.Limits(cell_seconds=settings.cell_timeout, submission_seconds=settings.submission_timeout,
-                          memory_mb=settings.memory_mb, processes=settings.processes, output_mb=settings.output_mb)
-
-
 def hidden_paths(config: Config) -> tuple[str, ...]:
     """What a kernel must never see: the course directory and the instructor's home."""
     root = config.CourseDirectory.get("root") or os.getcwd()
@@ -60,7 +53,7 @@ def standalone_kernels(config: Config) -> Iterator[KernelSettings]:
         connection_dir = work / "k"
         connection_dir.mkdir()
         sandbox.hand_over(connection_dir)
-        yield KernelSettings(parent=parent, connection_dir=str(connection_dir), limits=limits_from(config),
+        yield KernelSettings(parent=parent, connection_dir=str(connection_dir), limits=settings.limits(),
                              show=show, env=kernel_env(sandbox.SANDBOX_HOME))
     finally:
         if parent is not None:

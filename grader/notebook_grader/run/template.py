@@ -113,8 +113,7 @@ def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple
     ``imports`` lists what the released notebooks and ``helper_packages`` import, for the
     kernels to have imported before a student's code runs.
     """
-    config = course.config()
-    course_id = str(config.CourseDirectory.course_id or "default_course")
+    course_id = course.course_id
     if notebooks is None:
         notebooks = course.assignment(assignment).graded
     dest.mkdir(parents=True)
