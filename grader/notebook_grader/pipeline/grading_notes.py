@@ -9,15 +9,10 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import List, Unicode
 
 from notebook_grader.pipeline.sandboxed_execute import REPORT
-from notebook_grader.protocol.cells import is_test_cell
-from notebook_grader.protocol.records import RECORD_MIME
 
 
 class GradingNotes(NbGraderPreprocessor):
     """Put what the grader had to do about a submission at the top of its autograded notebook.
-
-    It also drops check records from cells that are not test cells (a pasted copy of a
-    test reports too, but nothing judges those records).
 
     The notes come from the intake (``notes``: a renamed notebook, a converted format, restored
     test cells...) and from execution (a kernel that died, a time limit, output cut), so the
@@ -27,9 +22,6 @@ class GradingNotes(NbGraderPreprocessor):
     notes = List(Unicode(), help="Notes about the submission found before it ran.").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: Any) -> tuple[NotebookNode, Any]:
-        for cell in nb.cells:  # check records outside test cells are noise (a pasted copy of a test)
-            if cell.cell_type == "code" and not is_test_cell(cell):
-                cell.outputs = [o for o in cell.get("outputs", []) if RECORD_MIME not in o.get("data", {})]
         report = resources.get(REPORT, {})
         lines = [*self.notes, *report.get("problems", []), *report.get("notes", [])]
         if lines:

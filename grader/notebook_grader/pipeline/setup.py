@@ -5,7 +5,8 @@ and ``validate``, formgrader's Autograde and Generate Feedback buttons (``NbGrad
 ``course grade``'s workers. :func:`use_engine` sets, on that configuration:
 
 * autograde's preprocessors: nbgrader's own list with ``Execute`` replaced by the sandboxed
-  one and the test cells judged outside the kernel (:mod:`notebook_grader.pipeline.grade_outside_kernel`);
+  one, what went wrong noted at the top of the notebook (:mod:`notebook_grader.pipeline.grading_notes`),
+  and the test cells judged outside the kernel (:mod:`notebook_grader.pipeline.grade_outside_kernel`);
 * the feedback page's exporter (:mod:`notebook_grader.pipeline.feedback_exporter`);
 * deleted test cells put back rather than left ungraded.
 
@@ -20,6 +21,7 @@ from traitlets.config import Config
 #: nbgrader's autograde pipeline, with the engine's steps in place of ``Execute``.
 AUTOGRADE_STEPS = (
     "notebook_grader.pipeline.sandboxed_execute.SandboxedExecute",
+    "notebook_grader.pipeline.grading_notes.GradingNotes",
     "notebook_grader.pipeline.grade_outside_kernel.GradeOutsideKernel",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbgrader.preprocessors.IgnorePattern",

@@ -39,10 +39,9 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import capture_log
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
 from traitlets.utils.importstring import import_item
 
-from notebook_grader.course import CONFIG_FILE
+from notebook_grader.course import load_config
 from notebook_grader.isolation.kernel_manager import KernelParent, KernelSettings, kernel_env, parent_env
 from notebook_grader.isolation.sandbox import SANDBOX_HOME, Limits, hand_over, runtime_paths
 from notebook_grader.isolation.scratch import fast_temp_dir
@@ -150,7 +149,7 @@ class _Runtime:
 
     def course_config(self, template: AssignmentTemplate) -> Config:
         if template.root not in self._configs:
-            self._configs[template.root] = PyFileConfigLoader(CONFIG_FILE, path=str(template.root)).load_config()
+            self._configs[template.root] = load_config(template.root)
         return copy.deepcopy(self._configs[template.root])
 
     def expected(self, template: AssignmentTemplate, notebook: str) -> ExpectedCells:
@@ -318,23 +317,30 @@ def _config(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, 
     return config
 
 
-def _is_execute(step: Any) -> bool:
+def _is_step(step: Any, kind: type) -> bool:
+    """Whether ``step`` (a class, its import path, or an instance) is a ``kind`` preprocessor."""
     if isinstance(step, str):
-        step = {"nbgrader.preprocessors.Execute": Execute}.get(step, import_item(step) if "." in step else step)
-    return isinstance(step, type) and issubclass(step, Execute)
+        step = import_item(step) if "." in step else step
+    return isinstance(step, kind) or (isinstance(step, type) and issubclass(step, kind))
+
+
+def _is_execute(step: Any) -> bool:
+    return _is_step(step, Execute)
 
 
 def autograde_steps(config: Config, execute: SandboxedExecute) -> list[Any]:
     """The course's autograde preprocessors with ``execute`` (an instance) as the executing step.
 
     Whatever executes in the course's list (nbgrader's ``Execute`` or the engine's) is replaced by
-    ``execute``, which holds this submission's kernel settings; the grading notes follow it.
+    ``execute``, which holds this submission's kernel settings; the grading notes follow it
+    unless the course's list already has them (``use_engine`` puts them there).
     """
     steps = list(config.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default_value))
     steps = [execute if _is_execute(step) else step for step in steps]
     if execute not in steps:
         steps.insert(0, execute)
-    steps.insert(steps.index(execute) + 1, GradingNotes)
+    if not any(_is_step(step, GradingNotes) for step in steps):
+        steps.insert(steps.index(execute) + 1, GradingNotes)
     return steps
 
 
