@@ -7,7 +7,7 @@ import pytest
 from notebook_grader import patches
 from notebook_grader.patches import Patch
 from notebook_grader.patches.kernel_tuning import IPYTHON
-from notebook_grader.patches.speedups import PATCHES, SHARE_SCRATCH_ENGINES
+from notebook_grader.patches.speedups import PATCHES
 
 pytestmark = pytest.mark.unit
 
@@ -52,7 +52,7 @@ def test_one_switch_turns_every_patch_off(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_every_patch_of_the_engine_passes_its_guard_on_the_installed_set() -> None:
     """constraints.txt's versions are the tested ones: an upgrade outside a range fails here first."""
-    for patch in (*PATCHES, SHARE_SCRATCH_ENGINES):
+    for patch in PATCHES:
         assert patches.why_not(patch) is None, patch.name
     from importlib.metadata import version
 

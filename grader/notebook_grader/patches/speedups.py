@@ -41,8 +41,9 @@ import shutil
 import threading
 from typing import Any
 
-from notebook_grader.patches import Patch, apply, why_not
+from notebook_grader.patches import Patch, apply
 
+#: Real paths (each ending in a separator) of the folders whose SQLite files are task scratch gradebooks.
 _scratch_folders: set[str] = set()
 _lock = threading.Lock()
 
@@ -55,11 +56,8 @@ def install(scratch: str | None = None) -> None:
     """
     with _lock:
         apply(*PATCHES)
-        if scratch is not None and scratch not in _scratch_folders:
+        if scratch is not None:
             relax_scratch_gradebooks(scratch)  # a SQLAlchemy event listener: a public hook, not a patch
-            if why_not(SHARE_SCRATCH_ENGINES) is None:
-                share_scratch_engines(scratch)
-            _scratch_folders.add(scratch)
 
 
 def cache_schema_validators() -> None:
@@ -148,25 +146,38 @@ def cache_highlighting(size: int = 8192) -> None:
     Highlight2HTML.__call__ = __call__  # type: ignore[method-assign]
 
 
+def _add_scratch(scratch: str) -> None:
+    _scratch_folders.add(os.path.realpath(scratch) + os.sep)
+
+
+def _in_scratch(path: str) -> bool:
+    """Whether the file ``path`` lies in a scratch folder (a task's throw-away gradebook)."""
+    real = os.path.realpath(path)
+    return any(real.startswith(folder) for folder in _scratch_folders)
+
+
+def _relax(dbapi_connection: Any, _record: Any) -> None:
+    """On each new SQLite connection to a scratch gradebook: no fsync, the journal in memory."""
+    if type(dbapi_connection).__module__.split(".")[0] not in ("sqlite3", "_sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"]
+        if files and files[0] and _in_scratch(files[0]):
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.execute("PRAGMA journal_mode=MEMORY")
+    finally:
+        cursor.close()
+
+
 def relax_scratch_gradebooks(scratch: str) -> None:
     """SQLite databases under ``scratch`` trade durability for speed (see the module's description)."""
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    folder = os.path.realpath(scratch) + os.sep
-
-    @event.listens_for(Engine, "connect")
-    def _relax(dbapi_connection: Any, _record: Any) -> None:
-        if type(dbapi_connection).__module__.split(".")[0] not in ("sqlite3", "_sqlite3"):
-            return
-        cursor = dbapi_connection.cursor()
-        try:
-            files = [row[2] for row in cursor.execute("PRAGMA database_list") if row[1] == "main"]
-            if files and files[0] and os.path.realpath(files[0]).startswith(folder):
-                cursor.execute("PRAGMA synchronous=OFF")
-                cursor.execute("PRAGMA journal_mode=MEMORY")
-        finally:
-            cursor.close()
+    _add_scratch(scratch)
+    if not event.contains(Engine, "connect", _relax):
+        event.listen(Engine, "connect", _relax)
 
 
 _scratch_engines: dict[str, Any] = {}
@@ -189,26 +200,33 @@ def replace_scratch_gradebook(source: str | os.PathLike[str], dest: str | os.Pat
     shutil.copyfile(source, dest)
 
 
-def share_scratch_engines(scratch: str) -> None:
-    """nbgrader gets one engine per SQLite file under ``scratch`` (see the module's description)."""
+def share_scratch_engines(scratch: str | None = None) -> None:
+    """nbgrader gets one engine per SQLite file under the scratch folders (see the module's description).
+
+    ``scratch`` is added to those folders; nbgrader's ``create_engine`` is wrapped once, whatever
+    the number of folders.
+    """
     import nbgrader.api
     from sqlalchemy.engine import Engine, make_url
 
-    folder = os.path.realpath(scratch) + os.sep
+    if scratch is not None:
+        _add_scratch(scratch)
     create = nbgrader.api.create_engine
-    engines = _scratch_engines
+    if getattr(create, "_shares_scratch_engines", False):
+        return
 
     def create_engine(url: Any, *args: Any, **kwargs: Any) -> Engine:
         parsed = make_url(url)
         database = parsed.database if parsed.get_backend_name() == "sqlite" else None
-        if not database or not os.path.realpath(database).startswith(folder):
+        if not database or not _in_scratch(database):
             return create(url, *args, **kwargs)
         key = repr((str(parsed), args, sorted(kwargs.items())))
-        engine = engines.get(key)
+        engine = _scratch_engines.get(key)
         if engine is None:
-            engine = engines[key] = create(url, *args, **kwargs)
+            engine = _scratch_engines[key] = create(url, *args, **kwargs)
         return engine
 
+    create_engine._shares_scratch_engines = True  # type: ignore[attr-defined]
     nbgrader.api.create_engine = create_engine
 
 
@@ -222,7 +240,5 @@ PATCHES = (
           ("nbconvert.exporters.templateexporter:TemplateExporter._create_environment",), cache_templates),
     Patch("cache_highlighting", "nbconvert", NBCONVERT,
           ("nbconvert.filters.highlight:Highlight2HTML.__call__",), cache_highlighting),
+    Patch("share_scratch_engines", "nbgrader", NBGRADER, ("nbgrader.api:create_engine",), share_scratch_engines),
 )
-#: Applied per scratch folder, by :func:`install`, under the same guard.
-SHARE_SCRATCH_ENGINES = Patch("share_scratch_engines", "nbgrader", NBGRADER, ("nbgrader.api:create_engine",),
-                              lambda: None)
