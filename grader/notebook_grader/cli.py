@@ -1,4 +1,4 @@
-"""The ``course`` command: release the assignment, grade a class, report the scores."""
+"""The ``course`` command: release the assignment, grade a class, write feedback, report the scores."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from notebook_grader.course import Course, CourseNotFound
 from notebook_grader.isolation.sandbox import SandboxUnavailable
 from notebook_grader.release import ReleaseFailed, generate_release
 from notebook_grader.report.scores import format_table, student_scores
+from notebook_grader.run.feedback import FeedbackUnavailable, regenerate_feedback
 from notebook_grader.run.template import AssignmentNotReleased
 from notebook_grader.settings import AssignmentUnknown
 
@@ -101,6 +102,20 @@ def describe(summary: BatchSummary, assignment: str) -> str:
     return "\n".join(lines)
 
 
+def _feedback(course: Course, args: argparse.Namespace) -> int:
+    """``course feedback``: the pages again from the gradebook, e.g. after hand grading in formgrader."""
+    assignment = _assignment(course, args)
+    course.assignment(assignment)  # an undeclared assignment is refused, as by `course grade`
+    summary = regenerate_feedback(course, assignment, student=args.student)
+    print(f"{assignment}: wrote the feedback of {len(summary.written)} student(s) from the gradebook "
+          f"in {summary.seconds:.1f} s: {', '.join(summary.written) or 'none'}")
+    for student, why in sorted(summary.failed.items()):
+        print(f"  not written (the old page stays): {student}: {why}")
+    if summary.waited_seconds:
+        print(f"waited {summary.waited_seconds:.1f} s for `course grade` to finish")
+    return EXIT_NOTHING_GRADED if summary.failed else 0
+
+
 def _scores(course: Course, args: argparse.Namespace) -> int:
     print(format_table(student_scores(course.db_url, _assignment(course, args))))
     return 0
@@ -138,6 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     grade.set_defaults(run=_grade)
 
+    feedback = sub.add_parser(
+        "feedback", help="write the feedback pages again from the gradebook (after hand grading)",
+        description="Write the feedback pages of ASSIGNMENT again from the gradebook, with the points and "
+        "comments given by hand in formgrader, from the autograded notebooks: no student code runs. "
+        "Waits for a running `course grade` to finish.")
+    feedback.add_argument("assignment", nargs="?", help="default: the course's first declared assignment")
+    feedback.add_argument("--student", metavar="ID", help="only this student's page (default: every graded one)")
+    feedback.set_defaults(run=_feedback)
+
     scores = sub.add_parser("scores", help="print the score table from the gradebook")
     scores.add_argument("assignment", nargs="?", help="default: the course's first declared assignment")
     scores.set_defaults(run=_scores)
@@ -150,7 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         course = Course.find(args.root)
         return args.run(course, args)
-    except (CourseNotFound, AssignmentUnknown, ReleaseFailed, AssignmentNotReleased, ZipIntakeFailed) as exc:
+    except (CourseNotFound, AssignmentUnknown, ReleaseFailed, AssignmentNotReleased, ZipIntakeFailed,
+            FeedbackUnavailable) as exc:
         print(f"course: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:

@@ -12,7 +12,9 @@ The coordinator (this module) and its workers share the work like this:
 5. fan the rest out to worker processes (:mod:`notebook_grader.batch.pool`), each grading one
    submission at a time in a fresh sandboxed kernel (:mod:`notebook_grader.run.grade`);
 6. store each result as it arrives (:mod:`notebook_grader.storage.store`): files, then grades and
-   journal in one transaction. The coordinator is the gradebook's only writer;
+   journal in one transaction. The coordinator is the gradebook's only writer. A student who
+   has hand grades in the gradebook (formgrader's) gets the feedback page written again from
+   it (:mod:`notebook_grader.run.feedback`): the task's page knows only the autograder's scores;
 7. export the grades CSV and return a :class:`BatchSummary`.
 """
 
@@ -39,9 +41,10 @@ from notebook_grader.isolation import sandbox
 from notebook_grader.isolation.scratch import fast_temp_dir
 from notebook_grader.report.progress import Progress
 from notebook_grader.report.scores import StudentScore, student_scores, write_csv
+from notebook_grader.run.feedback import FeedbackRenderer
 from notebook_grader.run.grade import GradingOptions, GradingResult, GradingTask, WorkerConfig
 from notebook_grader.run.template import build_template, submission_fingerprint
-from notebook_grader.storage.store import GradebookLock, journal, lock_path, remove_leftovers, store_result
+from notebook_grader.storage.store import journal, remove_leftovers, store_result, take_lock
 
 
 @dataclass
@@ -101,14 +104,7 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's, about its own sessions
     started = time.monotonic()
     summary = BatchSummary(sandboxed=options.sandboxed)
-    lock = GradebookLock(lock_path(course.db_url, course.root))
-    if not lock.acquire(wait=False):
-        if not options.wait_for_lock:
-            raise RuntimeError(f"another `course grade` (pid {lock.holder()}) is grading with this gradebook")
-        say(f"another `course grade` (pid {lock.holder()}) is grading with this gradebook; waiting for it")
-        waiting = time.monotonic()
-        lock.acquire(wait=True)
-        summary.waited_seconds = time.monotonic() - waiting
+    lock, summary.waited_seconds = take_lock(course.db_url, course.root, wait=options.wait_for_lock, say=say)
     run_dir = _run_dir()
     try:
         remove_leftovers(course.root, assignment)
@@ -142,12 +138,13 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
             config = WorkerConfig(hidden=(*hidden, *_home()), helper_packages=helpers, sandboxed=options.sandboxed,
                                   preload=template.imports, scratch=str(run_dir))
             progress = Progress(len(tasks), f"grading {assignment}", enabled=options.progress)
+            renderer = FeedbackRenderer(course, scratch=run_dir)
             try:
                 with Gradebook(course.db_url, template.course_id) as gradebook, \
                         WorkerPool(summary.workers, config,
                                    task_timeout=limits.submission_seconds + settings.task_margin_seconds) as pool:
                     for result in pool.grade(tasks):
-                        _store(course, gradebook, template.fingerprint, fingerprints, result, summary)
+                        _store(course, gradebook, template.fingerprint, fingerprints, result, summary, renderer)
                         progress.advance(failed=result.status == "problem", error=result.status == "error")
             finally:
                 progress.close()
@@ -161,12 +158,14 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
 
 
 def _store(course: Course, gradebook: Gradebook, assignment_fingerprint: str, fingerprints: dict[str, str],
-           result: GradingResult, summary: BatchSummary) -> None:
+           result: GradingResult, summary: BatchSummary, renderer: FeedbackRenderer) -> None:
+    """Store ``result`` (its feedback from the gradebook if the student has hand grades) and count it."""
     if result.recorded:
         try:
             store_result(course.root, course.db_url, gradebook.course_id, result,
                          submission_fingerprint=fingerprints[result.student],
-                         assignment_fingerprint=assignment_fingerprint, gradebook=gradebook)
+                         assignment_fingerprint=assignment_fingerprint, gradebook=gradebook,
+                         render_feedback=renderer)
         except Exception as exc:  # e.g. a full disk: this student is not graded, the run goes on
             result.status, result.error = "error", f"not stored: {type(exc).__name__}: {exc}"
     if result.status == "graded":

@@ -12,6 +12,17 @@ only on a page where it has work to do (one with an ``<img`` or a JupyterLab not
 Otherwise the page is the template's own rendering: the same document, serialized by Jinja
 instead of BeautifulSoup (they differ in insignificant whitespace and in ``<meta ... />``).
 The tests check both cases against ``HTMLExporter`` itself.
+
+It also says which parts still wait for a human. nbgrader's ``GetGrades`` (the first step of
+``GenerateFeedback``) puts each graded cell's ``Grade.score`` into the notebook, and that score
+is 0 for a written answer nobody has graded yet; the page then reads ``0.0 / 2.0``. The exporter
+takes :class:`GetGradesAndPending` in its place (the same step, flagging a cell that has neither
+a hand-given nor an autograder's score), and renders nbgrader's template through
+:mod:`notebook_grader.pipeline.feedback_template`, which prints such a cell as awaiting hand
+grading and the total as provisional. Every door that writes feedback with this exporter
+(``course grade``, ``course feedback``, ``nbgrader generate_feedback``, formgrader's button: all
+configured by :func:`notebook_grader.pipeline.setup.use_engine`) writes the same page. A page
+with nothing awaiting is character for character the one nbgrader's template renders.
 """
 
 from __future__ import annotations
@@ -19,20 +30,84 @@ from __future__ import annotations
 from typing import Any
 
 from bs4 import BeautifulSoup
+from jinja2 import DictLoader
 from nbconvert.exporters import HTMLExporter
+from nbconvert.exporters.exporter import ResourcesDict
 from nbconvert.exporters.templateexporter import TemplateExporter
 from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbformat import NotebookNode
+from nbgrader.preprocessors import GetGrades
+from traitlets.utils.importstring import import_item
+
+from notebook_grader.pipeline.feedback_template import (
+    AWAITING_KEY,
+    AWAITING_POINTS_KEY,
+    FEEDBACK_TEMPLATE,
+    TEMPLATE_FILE,
+)
 
 #: What the accessibility pass changes; a page without any of these is left as rendered.
 ACCESSIBILITY_TARGETS = ("<img", "jp-notebook")
 
 MISSING_ALT = "No description has been provided for this image"
 
+#: The template ``GenerateFeedback`` asks for (its default); the exporter renders it through its own.
+NBGRADER_TEMPLATE = "feedback"
+
+
+class GetGradesAndPending(GetGrades):
+    """nbgrader's ``GetGrades``, which also flags the scores no one has given yet.
+
+    A grade with neither a hand-given (``manual_score``) nor an autograder's score
+    (``auto_score``: none for an answered written answer or a task) is still to be graded by
+    hand: its cell gets ``awaiting_hand_grading`` in its nbgrader metadata, and its points are
+    added up in ``resources["nbgrader"]["awaiting_points"]``, for the template. The grade is the
+    one ``GetGrades`` fetches anyway, so this costs no query. (``needs_manual_grade`` is no guide:
+    nbgrader keeps it set on a hand-graded answer, for review.)
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
+        resources["nbgrader"][AWAITING_POINTS_KEY] = 0.0
+        return super().preprocess(nb, resources)
+
+    def _get_score(self, cell: NotebookNode, resources: ResourcesDict) -> None:
+        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
+                                          self.assignment_id, self.student_id)
+        cell.metadata.nbgrader["score"] = grade.score
+        cell.metadata.nbgrader["points"] = grade.max_score
+        if grade.manual_score is None and grade.auto_score is None:
+            cell.metadata.nbgrader[AWAITING_KEY] = True
+            resources["nbgrader"][AWAITING_POINTS_KEY] += grade.max_score or 0.0
+
+
+def _is_get_grades(preprocessor: Any) -> bool:
+    """Whether ``preprocessor`` (a class or its import path) is nbgrader's own ``GetGrades``."""
+    if isinstance(preprocessor, str):
+        try:
+            preprocessor = import_item(preprocessor)
+        except ImportError:
+            return False
+    return preprocessor is GetGrades
+
 
 class FeedbackExporter(HTMLExporter):
-    """``HTMLExporter`` that skips its accessibility pass on pages the pass would not change."""
+    """``HTMLExporter`` that says what awaits hand grading, and skips its accessibility pass on
+    pages the pass would not change."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.template_name == NBGRADER_TEMPLATE and self.template_file == "index" + self.template_extension:
+            # nbgrader's template, left as GenerateFeedback configures it: render it through ours,
+            # which extends it (an instructor's own template or template file is left alone)
+            self.extra_loaders = [*self.extra_loaders, DictLoader({TEMPLATE_FILE: FEEDBACK_TEMPLATE})]
+            self.template_file = TEMPLATE_FILE
+
+    def register_preprocessor(self, preprocessor: Any, enabled: bool = False) -> Any:
+        """Register ``preprocessor``, with nbgrader's ``GetGrades`` replaced by :class:`GetGradesAndPending`."""
+        if _is_get_grades(preprocessor):
+            preprocessor = GetGradesAndPending
+        return super().register_preprocessor(preprocessor, enabled=enabled)
 
     def from_notebook_node(  # type: ignore[override]
         self, nb: NotebookNode, resources: dict[str, Any] | None = None, **kw: Any

@@ -20,6 +20,15 @@ Nothing is lost or stored twice when the grader is killed at any moment:
 The grades are the ones nbgrader's ``SaveAutoGrades`` computed in the task; they are copied
 as it would store them: ``auto_score`` set, a manual score kept (and then the grade is
 flagged for review), ``needs_manual_grade`` as nbgrader decides it.
+
+The feedback the task wrote comes from the task's scratch gradebook, which knows nothing of
+hand grading. So when the student has hand-given scores or comments in the course's gradebook
+(formgrader's ``manual_score``, ``extra_credit`` or ``manual_comment``), the feedback is written
+again from the course's gradebook once the grades are committed (a ``render_feedback`` given
+by the caller: nbgrader's ``GenerateFeedback`` on the stored autograded notebooks, see
+:mod:`notebook_grader.run.feedback`). Until that page is in place the submission's journal entry
+is left out, so a run killed in between grades the submission again rather than keep a page
+without the hand grades. A student without hand grades keeps the task's page: nothing more.
 """
 
 from __future__ import annotations
@@ -30,7 +39,8 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,7 +49,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import text
 
 from notebook_grader.run.grade import GradingResult
-from notebook_grader.storage.gradebook_rows import submission_grades_and_comments
+from notebook_grader.storage.gradebook_rows import ByCell, submission_grades_and_comments
 
 JOURNAL = "course_grade_journal"
 _JOURNAL_SCHEMA = f"""
@@ -59,9 +69,13 @@ CREATE TABLE IF NOT EXISTS {JOURNAL} (
 AUTOGRADED_MODE = 0o444
 FEEDBACK_MODE = 0o644
 
+#: Renders one student's feedback from the course's gradebook: ``(assignment, student)`` to the
+#: files of ``feedback/<student>/<assignment>/`` by their path in it; raises if it cannot.
+FeedbackRenderer = Callable[[str, str], dict[str, bytes]]
+
 
 class GradebookBusy(RuntimeError):
-    """Another ``course grade`` holds the gradebook (only when not waiting)."""
+    """Another ``course`` command holds the gradebook (only when not waiting)."""
 
 
 class GradebookLock:
@@ -102,6 +116,27 @@ class GradebookLock:
             self._fd = None
 
 
+def take_lock(db_url: str, root: Path, *, wait: bool = True,
+              say: Callable[[str], None] | None = None) -> tuple[GradebookLock, float]:
+    """The gradebook's lock, and the seconds spent waiting for the command that held it.
+
+    ``course grade`` and ``course feedback`` both write the course's files and gradebook: one
+    at a time. Without ``wait``, a held lock raises :class:`GradebookBusy`; with it, ``say``
+    tells the user whom they wait for.
+    """
+    lock = GradebookLock(lock_path(db_url, root))
+    if lock.acquire(wait=False):
+        return lock, 0.0
+    holder = lock.holder()
+    if not wait:
+        raise GradebookBusy(f"another `course grade` (pid {holder}) is grading with this gradebook")
+    if say is not None:
+        say(f"another `course grade` (pid {holder}) is grading with this gradebook; waiting for it")
+    started = time.monotonic()
+    lock.acquire(wait=True)
+    return lock, time.monotonic() - started
+
+
 def lock_path(db_url: str, root: Path) -> Path:
     """``<gradebook file>.lock`` for a SQLite gradebook, else ``<course>/.course-grade.lock``."""
     prefix = "sqlite:///"
@@ -140,16 +175,19 @@ def journal(db_url: str, course_id: str, assignment: str) -> dict[str, JournalEn
 
 
 def store_result(course_root: Path, db_url: str, course_id: str, result: GradingResult, *,
-                 submission_fingerprint: str, assignment_fingerprint: str, gradebook: Gradebook | None = None) -> None:
+                 submission_fingerprint: str, assignment_fingerprint: str, gradebook: Gradebook | None = None,
+                 render_feedback: FeedbackRenderer | None = None) -> bool:
     """Write a recorded result's files, then its grades and journal entry in one transaction.
 
     ``gradebook`` is the course's gradebook, open (a run storing many results opens it once:
     opening one costs nbgrader about 40 ms); by default it is opened for this result alone.
+    If the student has hand grades in it and ``render_feedback`` is given, the feedback is then
+    rendered from it and replaces the task's (see the module). Returns whether it was.
     """
     assert result.recorded, "a failed task has nothing to store"
     _replace_folder(course_root / "autograded" / result.student / result.assignment, result.autograded,
                     AUTOGRADED_MODE)
-    _replace_folder(course_root / "feedback" / result.student / result.assignment, result.feedback, FEEDBACK_MODE)
+    replace_feedback(course_root, result.assignment, result.student, result.feedback)
     with contextlib.ExitStack() as stack:
         gb = gradebook if gradebook is not None else stack.enter_context(Gradebook(db_url, course_id))
         gb.update_or_create_student(result.student)  # these two commit, and are idempotent
@@ -157,6 +195,7 @@ def store_result(course_root: Path, db_url: str, course_id: str, result: Grading
         gb.update_or_create_submission(result.assignment, result.student, **kwargs)
         with _transaction(gb):
             grades, comments = submission_grades_and_comments(gb, result.assignment, result.student)
+            rerender = render_feedback is not None and has_hand_grades(grades, comments)
             for record in result.grades:
                 grade = grades.get((record.notebook, record.name))
                 if grade is None:
@@ -176,15 +215,47 @@ def store_result(course_root: Path, db_url: str, course_id: str, result: Grading
                     gb.find_submission_notebook(notebook, result.assignment, result.student) \
                         .late_submission_penalty = penalty
             gb.db.execute(text(_JOURNAL_SCHEMA))
-            gb.db.execute(text(
-                f"INSERT OR REPLACE INTO {JOURNAL} (assignment, student, submission_fingerprint, "
-                "assignment_fingerprint, status, reason, graded_at, seconds) "
-                "VALUES (:a, :s, :sf, :af, :st, :r, :t, :sec)"), {
-                    "a": result.assignment, "s": result.student, "sf": submission_fingerprint,
-                    "af": assignment_fingerprint, "st": result.status,
-                    "r": "; ".join(result.problems) or None,
-                    "t": datetime.now(timezone.utc).isoformat(timespec="seconds"), "sec": result.seconds,
-                })
+            if rerender:  # not done until the page with the hand grades is in place
+                gb.db.execute(text(f"DELETE FROM {JOURNAL} WHERE assignment = :a AND student = :s"),
+                              {"a": result.assignment, "s": result.student})
+            else:
+                _journal_done(gb, result, submission_fingerprint, assignment_fingerprint)
+        if not rerender:
+            return False
+        assert render_feedback is not None
+        replace_feedback(course_root, result.assignment, result.student,
+                         render_feedback(result.assignment, result.student))
+        with _transaction(gb):
+            _journal_done(gb, result, submission_fingerprint, assignment_fingerprint)
+        return True
+
+
+def has_hand_grades(grades: ByCell, comments: ByCell) -> bool:
+    """Whether a submission's grades or comments hold anything given by hand (formgrader's fields).
+
+    Any manual comment counts, even an empty one: it replaces the autograder's on the page.
+    """
+    return (any(g.manual_score is not None or g.extra_credit is not None for g in grades.values())
+            or any(c.manual_comment is not None for c in comments.values()))
+
+
+def replace_feedback(course_root: Path, assignment: str, student: str, files: dict[str, bytes]) -> None:
+    """Make ``feedback/<student>/<assignment>`` hold exactly ``files``, switching in one rename."""
+    _replace_folder(course_root / "feedback" / student / assignment, files, FEEDBACK_MODE)
+
+
+def _journal_done(gb: Gradebook, result: GradingResult, submission_fingerprint: str,
+                  assignment_fingerprint: str) -> None:
+    """Record (in the open transaction) that ``result``'s submission is graded and stored."""
+    gb.db.execute(text(
+        f"INSERT OR REPLACE INTO {JOURNAL} (assignment, student, submission_fingerprint, "
+        "assignment_fingerprint, status, reason, graded_at, seconds) "
+        "VALUES (:a, :s, :sf, :af, :st, :r, :t, :sec)"), {
+            "a": result.assignment, "s": result.student, "sf": submission_fingerprint,
+            "af": assignment_fingerprint, "st": result.status,
+            "r": "; ".join(result.problems) or None,
+            "t": datetime.now(timezone.utc).isoformat(timespec="seconds"), "sec": result.seconds,
+        })
 
 
 @contextlib.contextmanager
