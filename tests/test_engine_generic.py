@@ -10,6 +10,7 @@ executed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import nbformat
 import pytest
 
 from notebook_grader.course import Course
+from notebook_grader.patches.speedups import PATCHES
 from notebook_grader.report.scores import student_scores
 from tests.faults.courses import course_env, run_course
 from tests.fixtures.mini_course import ASSIGNMENT, READING_MARK, submit, write_course
@@ -103,6 +105,8 @@ def test_grading_is_the_same_without_any_patch(released: Path, tmp_path: Path) -
                                ASSIGNMENT, "--quiet"], env={**course_env(), **env}, capture_output=True, text=True,
                               timeout=600, cwd=course.root)
         assert proc.returncode == 0, proc.stdout + proc.stderr
+        skipped = re.findall(r"patch (\w+) skipped: NOTEBOOK_GRADER_NO_PATCHES is set", proc.stderr)
+        assert set(skipped) == ({p.name for p in PATCHES} if env else set()), proc.stderr
         _check_graded(course)
         pages[label] = {student: (course.folder("feedback", ASSIGNMENT, student) / "graded.html").read_text()
                         .replace(str(course.root), "ROOT") for student in ("alice", "bob", "spy")}
