@@ -19,7 +19,7 @@ from bs4 import BeautifulSoup, Tag
 from nbgrader.api import Gradebook
 
 from notebook_grader.course import Course
-from notebook_grader.run.grade import GradeRecord, GradingResult
+from notebook_grader.model import GradeRecord, GradingResult
 from notebook_grader.storage.store import FeedbackRenderer, journal, store_result
 from tests.course_copy import ASSIGNMENT, NOTEBOOK
 from tests.faults.courses import new_course, released_course, run_course

@@ -22,6 +22,7 @@ import nbformat
 import pytest
 
 from notebook_grader.course import Course
+from notebook_grader.model import Outcome
 from notebook_grader.report.scores import student_scores
 from tests.course_copy import ASSIGNMENT
 from tests.faults.catalog import FAULTS, Fault, FaultContext, Listener
@@ -108,7 +109,7 @@ def test_fault_is_graded_with_its_reason(run: CatalogRun, fault: Fault) -> None:
         assert any(reason in listed.group(1) or reason in feedback for reason in fault.reasons())
     with sqlite3.connect(run.course.root / "gradebook.db") as db:
         status = db.execute("SELECT status FROM course_grade_journal WHERE student = ?", (fault.student,)).fetchone()
-    assert status == ("problem" if fault.failed else "graded",)
+    assert status == ((Outcome.FAILED if fault.failed else Outcome.GRADED).value,)
     if fault.host_check is not None:
         fault.host_check(run.ctx)
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
 
+from notebook_grader.model import CommentRecord, GradeRecord, GradingResult
 from notebook_grader.release import generate_release
-from notebook_grader.run.grade import CommentRecord, GradeRecord, GradingResult
 from notebook_grader.run.template import build_template
 from notebook_grader.storage.store import GradebookLock, _replace_folder, remove_leftovers, store_result
 from tests.course_copy import ASSIGNMENT, copy_course

@@ -24,7 +24,8 @@ import pytest
 
 from notebook_grader.batch import pool
 from notebook_grader.batch.pool import WorkerPool
-from notebook_grader.run.grade import GradingResult, GradingTask, WorkerConfig
+from notebook_grader.model import GradingResult, GradingTask, Outcome
+from notebook_grader.run.grade import WorkerConfig
 
 pytestmark = pytest.mark.unit
 
@@ -146,7 +147,7 @@ def test_every_task_yields_one_result_over_two_workers(log: Path) -> None:
     results = _grade(log, students, workers=2)
 
     assert sorted(results) == sorted(students)
-    assert {r.status for r in results.values()} == {"graded"}
+    assert {r.status for r in results.values()} == {Outcome.GRADED}
     assert all(_attempts(log, s) == 1 for s in students)
     assert {_pid(r) for r in results.values()} == _worker_pids(log) and len(_worker_pids(log)) == 2
     assert _worker_pids(log, "close") == _worker_pids(log)  # told to stop, each worker closed its runner
@@ -157,7 +158,7 @@ def test_every_task_yields_one_result_over_two_workers(log: Path) -> None:
 def test_a_worker_that_dies_is_replaced_and_its_task_retried(log: Path) -> None:
     results = _grade(log, ["dieonce-1", "ok-1", "ok-2", "ok-3"], workers=2)
 
-    assert {r.status for r in results.values()} == {"graded"}
+    assert {r.status for r in results.values()} == {Outcome.GRADED}
     assert _attempts(log, "dieonce-1") == 2
     assert _exists(int((log / "attempts-dieonce-1").read_text().split()[0])) is False  # the dead one
     assert len(_worker_pids(log)) == 3  # two, and the replacement
@@ -173,11 +174,11 @@ def test_a_task_that_always_kills_its_worker_is_an_error_after_all_attempts(
     results = _grade(log, students, workers=2)
 
     failed = results.pop("die-1")
-    assert failed.status == "error"
+    assert failed.status == Outcome.NOT_GRADED
     assert failed.error is not None and failed.error.startswith("not graded: its grading process died")
     assert failed.error.count("its grading process died") == attempts
     assert _attempts(log, "die-1") == attempts
-    assert {r.status for r in results.values()} == {"graded"}
+    assert {r.status for r in results.values()} == {Outcome.GRADED}
     assert sorted(results) == students[1:]
     _assert_no_worker_left(log)
 
@@ -189,12 +190,12 @@ def test_a_task_that_overruns_is_killed_retried_then_an_error(log: Path) -> None
 
     elapsed = time.monotonic() - started
     overran = results["hang-1"]
-    assert overran.status == "error"
+    assert overran.status == Outcome.NOT_GRADED
     assert overran.error is not None
     assert overran.error.count(f"grading it took longer than {TIMEOUT:g} s") == pool.ATTEMPTS
     assert _attempts(log, "hang-1") == pool.ATTEMPTS
-    assert results["hangonce-1"].status == "graded" and _attempts(log, "hangonce-1") == 2
-    assert results["ok-1"].status == results["ok-2"].status == "graded"
+    assert results["hangonce-1"].status == Outcome.GRADED and _attempts(log, "hangonce-1") == 2
+    assert results["ok-1"].status == results["ok-2"].status == Outcome.GRADED
     # Each attempt is cut within a deadline check of its timeout, far sooner than the task's sleep.
     assert elapsed < pool.ATTEMPTS * (TIMEOUT + POLL) + 1.5 < HANG_SECONDS
     _assert_no_worker_left(log)
@@ -204,7 +205,7 @@ def test_a_task_that_overruns_is_killed_retried_then_an_error(log: Path) -> None
 def test_a_retry_never_runs_alongside_the_attempt_it_replaces(log: Path) -> None:
     results = _grade(log, ["hangonce-1", "slow-1", "slow-2", "slow-3"], workers=2, task_timeout=TIMEOUT)
 
-    assert results["hangonce-1"].status == "graded" and _attempts(log, "hangonce-1") == 2
+    assert results["hangonce-1"].status == Outcome.GRADED and _attempts(log, "hangonce-1") == 2
     _assert_no_overlap(log)  # the overrunning attempt was dead before the retry started
     _assert_no_worker_left(log)
 
@@ -226,7 +227,7 @@ def test_a_worker_is_recycled_after_max_tasks(log: Path, monkeypatch: pytest.Mon
 
     results = _grade(log, students, workers=1, max_tasks=2, runner=FakeRunner(log, close_seconds=0.3))
 
-    assert {r.status for r in results.values()} == {"graded"}
+    assert {r.status for r in results.values()} == {Outcome.GRADED}
 
     pids = [_pid(results[s]) for s in students]  # one worker: tasks run in order
     assert len(set(pids)) == 3

@@ -1,4 +1,8 @@
-"""The ``course`` command: release the assignment, grade a class, write feedback, report the scores."""
+"""The ``course`` command: release the assignment, grade a class, write feedback, report the scores.
+
+Each command imports the layers it needs when it runs: ``course release`` and ``course scores``
+load no grading, kernel or sandbox code, and ``course --help`` loads none of nbgrader.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,14 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from notebook_grader.batch.coordinator import BatchOptions, BatchSummary, default_limits, grade_all
-from notebook_grader.batch.zip_intake import ZipIntakeFailed
-from notebook_grader.course import Course, CourseNotFound
-from notebook_grader.isolation.sandbox import SandboxUnavailable
-from notebook_grader.release import ReleaseFailed, generate_release
-from notebook_grader.report.scores import format_table, student_scores
-from notebook_grader.run.feedback import FeedbackUnavailable, regenerate_feedback
-from notebook_grader.run.template import AssignmentNotReleased
+from notebook_grader.course import Course
+from notebook_grader.errors import CourseError
 from notebook_grader.settings import AssignmentUnknown
+
+if TYPE_CHECKING:
+    from notebook_grader.batch.coordinator import BatchSummary
 
 #: Exit status when the run itself could not work (no course, no sandbox, no release...).
 EXIT_UNUSABLE = 2
@@ -46,6 +48,8 @@ def _assignment(course: Course, args: argparse.Namespace) -> str:
 
 
 def _release(course: Course, args: argparse.Namespace) -> int:
+    from notebook_grader.release import generate_release
+
     assignment = _assignment(course, args)
     generate_release(course, assignment)
     print(f"released {assignment} to {course.folder('release', assignment)}")
@@ -53,6 +57,10 @@ def _release(course: Course, args: argparse.Namespace) -> int:
 
 
 def _grade(course: Course, args: argparse.Namespace) -> int:
+    from notebook_grader.batch.coordinator import BatchOptions, default_limits, grade_all
+    from notebook_grader.isolation.sandbox import SandboxUnavailable
+    from notebook_grader.report.scores import format_table
+
     assignment = _assignment(course, args)
     course.assignment(assignment)  # an undeclared assignment is refused before anything runs
     limits = default_limits(course)
@@ -104,6 +112,8 @@ def describe(summary: BatchSummary, assignment: str) -> str:
 
 def _feedback(course: Course, args: argparse.Namespace) -> int:
     """``course feedback``: the pages again from the gradebook, e.g. after hand grading in formgrader."""
+    from notebook_grader.run.feedback import regenerate_feedback
+
     assignment = _assignment(course, args)
     course.assignment(assignment)  # an undeclared assignment is refused, as by `course grade`
     summary = regenerate_feedback(course, assignment, student=args.student)
@@ -117,6 +127,8 @@ def _feedback(course: Course, args: argparse.Namespace) -> int:
 
 
 def _scores(course: Course, args: argparse.Namespace) -> int:
+    from notebook_grader.report.scores import format_table, student_scores
+
     print(format_table(student_scores(course.db_url, _assignment(course, args))))
     return 0
 
@@ -174,8 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         course = Course.find(args.root)
         return args.run(course, args)
-    except (CourseNotFound, AssignmentUnknown, ReleaseFailed, AssignmentNotReleased, ZipIntakeFailed,
-            FeedbackUnavailable) as exc:
+    except CourseError as exc:
         print(f"course: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     except KeyboardInterrupt:

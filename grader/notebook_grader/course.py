@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
+from notebook_grader.errors import CourseError
 from notebook_grader.settings import AssignmentSettings, CourseGrading, grading_settings
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 CONFIG_FILE = "nbgrader_config.py"
 
 
-class CourseNotFound(RuntimeError):
+class CourseNotFound(CourseError):
     """No ``nbgrader_config.py`` was found where the course should be."""
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from nbgrader.api import Gradebook, MissingEntry
 
 from notebook_grader.course import Course
+from notebook_grader.errors import CourseError
 from notebook_grader.storage.store import GradebookLock, lock_path
 
 
-class ReleaseFailed(RuntimeError):
+class ReleaseFailed(CourseError):
     """nbgrader could not generate the release, or generating it would lose grades."""
 
 

@@ -16,20 +16,17 @@ and the same limits. Every default lives here, once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from traitlets import Dict, Float, Int, List, Unicode
 from traitlets.config import Config, Configurable
 
-if TYPE_CHECKING:
-    from notebook_grader.isolation.sandbox import Limits
+from notebook_grader.errors import CourseError
+from notebook_grader.model import GradingOptions, Limits
 
 
-class AssignmentUnknown(KeyError):
+class AssignmentUnknown(CourseError):
     """An assignment the course configuration does not declare."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -55,12 +52,16 @@ class CourseGrading(Configurable):
     helper_packages = List(
         Unicode(), help="Packages a student's kernel may import from the course (shown read-only in the sandbox)."
     ).tag(config=True)
-    cell_timeout = Float(30.0, help="Wall-clock seconds per cell.").tag(config=True)
-    submission_timeout = Float(300.0, help="Wall-clock seconds per notebook, kernel start included.").tag(config=True)
-    memory_mb = Int(2048, help="Memory a kernel may add to what it starts with, MiB.").tag(config=True)
-    processes = Int(64, help="Processes and threads in one sandbox.").tag(config=True)
-    output_mb = Float(4.0, help="Outputs kept per notebook, MiB; the rest is cut.").tag(config=True)
-    max_notebook_mb = Float(20.0, help="A larger submitted notebook is not run.").tag(config=True)
+    cell_timeout = Float(Limits.cell_seconds, help="Wall-clock seconds per cell.").tag(config=True)
+    submission_timeout = Float(
+        Limits.submission_seconds, help="Wall-clock seconds per notebook, kernel start included."
+    ).tag(config=True)
+    memory_mb = Int(Limits.memory_mb, help="Memory a kernel may add to what it starts with, MiB.").tag(config=True)
+    processes = Int(Limits.processes, help="Processes and threads in one sandbox.").tag(config=True)
+    output_mb = Float(Limits.output_mb, help="Outputs kept per notebook, MiB; the rest is cut.").tag(config=True)
+    max_notebook_mb = Float(
+        GradingOptions.max_notebook_mb, help="A larger submitted notebook is not run."
+    ).tag(config=True)
     workers = Int(0, help="Grading processes of `course grade` (0: one per CPU).").tag(config=True)
     task_margin_seconds = Float(
         120.0, help="Time a grading worker gets beyond the submission's limit before it is killed."
@@ -88,8 +89,6 @@ class CourseGrading(Configurable):
 
     def limits(self) -> Limits:
         """The sandbox limits of one submission these settings give."""
-        from notebook_grader.isolation.sandbox import Limits
-
         return Limits(cell_seconds=self.cell_timeout, submission_seconds=self.submission_timeout,
                       memory_mb=self.memory_mb, processes=self.processes, output_mb=self.output_mb)
 

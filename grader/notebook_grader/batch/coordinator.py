@@ -39,10 +39,11 @@ from notebook_grader.batch.zip_intake import collect_zip
 from notebook_grader.course import Course
 from notebook_grader.isolation import sandbox
 from notebook_grader.isolation.scratch import fast_temp_dir
+from notebook_grader.model import GradingOptions, GradingResult, GradingTask, Outcome
 from notebook_grader.report.progress import Progress
 from notebook_grader.report.scores import StudentScore, student_scores, write_csv
 from notebook_grader.run.feedback import FeedbackRenderer
-from notebook_grader.run.grade import GradingOptions, GradingResult, GradingTask, WorkerConfig
+from notebook_grader.run.grade import WorkerConfig
 from notebook_grader.run.template import build_template, submission_fingerprint
 from notebook_grader.storage.store import journal, remove_leftovers, store_result, take_lock
 
@@ -145,7 +146,8 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
                                    task_timeout=limits.submission_seconds + settings.task_margin_seconds) as pool:
                     for result in pool.grade(tasks):
                         _store(course, gradebook, template.fingerprint, fingerprints, result, summary, renderer)
-                        progress.advance(failed=result.status == "problem", error=result.status == "error")
+                        progress.advance(failed=result.status == Outcome.FAILED,
+                                         error=result.status == Outcome.NOT_GRADED)
             finally:
                 progress.close()
         summary.scores = student_scores(course.db_url, assignment)
@@ -167,10 +169,10 @@ def _store(course: Course, gradebook: Gradebook, assignment_fingerprint: str, fi
                          assignment_fingerprint=assignment_fingerprint, gradebook=gradebook,
                          render_feedback=renderer)
         except Exception as exc:  # e.g. a full disk: this student is not graded, the run goes on
-            result.status, result.error = "error", f"not stored: {type(exc).__name__}: {exc}"
-    if result.status == "graded":
+            result.status, result.error = Outcome.NOT_GRADED, f"not stored: {type(exc).__name__}: {exc}"
+    if result.status == Outcome.GRADED:
         summary.graded.append(result.student)
-    elif result.status == "problem":
+    elif result.status == Outcome.FAILED:
         summary.failed[result.student] = result.problems[0] if result.problems else "see the feedback"
     else:
         summary.errors[result.student] = result.error or "unknown error"

@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
+from notebook_grader.model import GradingResult, GradingTask, Outcome
 from notebook_grader.run import grade
-from notebook_grader.run.grade import GradingResult, GradingTask, WorkerConfig
+from notebook_grader.run.grade import WorkerConfig
 
 #: A task is tried this many times in all when its worker dies or overruns.
 ATTEMPTS = 2
@@ -155,7 +156,7 @@ class WorkerPool:
         self._workers.clear()
 
     def grade(self, tasks: Iterable[GradingTask]) -> Iterator[GradingResult]:
-        """Grade ``tasks``; yield each result (an "error" result if a task could not be graded).
+        """Grade ``tasks``; yield each result (a NOT_GRADED result if a task could not be graded).
 
         A worker that hands in a result gets its next task before the result is yielded, so it
         grades while the caller stores the result.
@@ -206,7 +207,7 @@ class WorkerPool:
                 else:
                     reason = "; then ".join(pending.reasons)
                     finished.append(GradingResult(assignment=pending.task.assignment, student=pending.task.student,
-                                                  status="error", error=f"not graded: {reason}"))
+                                                  status=Outcome.NOT_GRADED, error=f"not graded: {reason}"))
             self._dispatch(queue, busy)
             yield from finished
 

@@ -23,12 +23,13 @@ from nbgrader.apps.zipcollectapp import ZipCollectApp
 from nbgrader.coursedir import CourseDirectory
 
 from notebook_grader.course import Course
+from notebook_grader.errors import CourseError
 
 #: ``<student>/<notebook>.ipynb`` or ``<student>_<notebook>.ipynb`` (a notebook name without ``_``).
 DEFAULT_NAMED_REGEXP = r".*/(?P<student_id>[^/]+?)(?:/|_)(?P<file_id>[^/_]+\.ipynb)$"
 
 
-class ZipIntakeFailed(RuntimeError):
+class ZipIntakeFailed(CourseError):
     """nbgrader's zip collection refused the archive (the message has its log)."""
 
 

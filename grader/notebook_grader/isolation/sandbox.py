@@ -46,27 +46,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from notebook_grader.isolation import linux
+from notebook_grader.model import Limits
 
 # --------------------------------------------------------------------------- the policy
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one submission may use. Times are wall-clock seconds, sizes MiB."""
-
-    cell_seconds: float = 30.0
-    submission_seconds: float = 300.0
-    memory_mb: int = 2048  # address space the kernel may add to what it starts with
-    processes: int = 64  # processes and threads in the sandbox (RLIMIT_NPROC)
-    scratch_mb: int = 256  # the working directory (a tmpfs); /tmp and /dev/shm get a quarter each
-    file_mb: int = 128  # largest file the kernel may write (RLIMIT_FSIZE)
-    open_files: int = 512
-    output_mb: float = 4.0  # outputs kept per notebook; the rest is cut (worker side)
-
-    def describe(self) -> str:
-        return (f"{self.cell_seconds:g} s per cell, {self.submission_seconds:g} s per submission, "
-                f"{self.memory_mb} MiB of memory, {self.processes} processes, "
-                f"{self.scratch_mb} MiB of scratch space, no network")
 
 
 #: Inside the sandbox the student runs as this user; when the grader is root it maps to

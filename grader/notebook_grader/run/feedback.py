@@ -33,12 +33,13 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.utils import capture_log
 
 from notebook_grader.course import Course
+from notebook_grader.errors import CourseError
 from notebook_grader.isolation.scratch import fast_temp_dir
 from notebook_grader.pipeline.feedback_exporter import FeedbackExporter
 from notebook_grader.storage.store import remove_leftovers, replace_feedback, take_lock
 
 
-class FeedbackUnavailable(RuntimeError):
+class FeedbackUnavailable(CourseError):
     """Feedback cannot be written: no graded submission to write it from."""
 
 

@@ -27,8 +27,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +42,9 @@ from traitlets.utils.importstring import import_item
 
 from notebook_grader.course import load_config
 from notebook_grader.isolation.kernel_manager import KernelParent, KernelSettings, kernel_env, parent_env
-from notebook_grader.isolation.sandbox import SANDBOX_HOME, Limits, hand_over, runtime_paths
+from notebook_grader.isolation.sandbox import SANDBOX_HOME, hand_over, runtime_paths
 from notebook_grader.isolation.scratch import fast_temp_dir
+from notebook_grader.model import CommentRecord, GradeRecord, GradingResult, GradingTask, Outcome
 from notebook_grader.patches import speedups
 from notebook_grader.pipeline.feedback_exporter import FeedbackExporter
 from notebook_grader.pipeline.grading_notes import GradingNotes
@@ -54,65 +54,6 @@ from notebook_grader.run.template import AssignmentTemplate
 from notebook_grader.storage.gradebook_rows import submission_grades_and_comments
 
 log = logging.getLogger(__name__)
-
-@dataclass(frozen=True)
-class GradingOptions:
-    """How submissions are graded (the same for a whole batch)."""
-
-    limits: Limits = field(default_factory=Limits)
-    sandboxed: bool = True
-    max_notebook_mb: float = 20.0
-
-
-@dataclass(frozen=True)
-class GradingTask:
-    """One student's submission of one assignment."""
-
-    assignment: str
-    student: str
-    submission: Path  # the folder of the submitted files (``submitted/<student>/<assignment>``)
-    template: Path  # the assignment's template folder
-    options: GradingOptions = field(default_factory=GradingOptions)
-
-
-@dataclass(frozen=True)
-class GradeRecord:
-    notebook: str
-    name: str
-    auto_score: float | None
-
-
-@dataclass(frozen=True)
-class CommentRecord:
-    notebook: str
-    name: str
-    auto_comment: str | None
-
-
-@dataclass
-class GradingResult:
-    """What grading one submission produced (nothing of it is stored yet)."""
-
-    assignment: str
-    student: str
-    status: str = "graded"  # "graded", "problem" (graded; something went wrong, see problems) or "error"
-    problems: list[str] = field(default_factory=list)  # what went wrong, for the summary
-    notes: list[str] = field(default_factory=list)  # everything the feedback tells the student
-    error: str | None = None  # the grader's own failure (status "error"): nothing to store
-    timestamp: datetime | None = None
-    grades: list[GradeRecord] = field(default_factory=list)
-    comments: list[CommentRecord] = field(default_factory=list)
-    late_penalties: dict[str, float | None] = field(default_factory=dict)
-    autograded: dict[str, bytes] = field(default_factory=dict)  # path in autograded/<student>/<assignment>/
-    feedback: dict[str, bytes] = field(default_factory=dict)  # path in feedback/<student>/<assignment>/
-    seconds: float = 0.0  # wall-clock time of the task
-    kernel_seconds: float = 0.0  # time the kernel spent running cells
-    kernel_start_seconds: float = 0.0
-
-    @property
-    def recorded(self) -> bool:
-        return self.status != "error"
-
 
 # --------------------------------------------------------------------------- the worker's state
 
@@ -198,7 +139,7 @@ def grade_submission(task: GradingTask) -> GradingResult:
         _grade(task, template, _runtime, work, result)
     except Exception as exc:  # the grader's own failure: reported, not stored, retried next run
         log.exception("grading %s failed", task.student)
-        result.status, result.error = "error", f"{type(exc).__name__}: {exc}"
+        result.status, result.error = Outcome.NOT_GRADED, f"{type(exc).__name__}: {exc}"
     finally:
         shutil.rmtree(work, ignore_errors=True)
         result.seconds = time.monotonic() - started
@@ -253,7 +194,7 @@ def _grade(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, w
     if not feedback["success"]:
         raise RuntimeError(f"nbgrader generate_feedback failed: {_nbgrader_failure(feedback, work)}")
     _collect(task, template, runtime, work, result)
-    result.status = "problem" if result.problems else "graded"
+    result.status = Outcome.FAILED if result.problems else Outcome.GRADED
 
 
 def _copy_other_files(source: Path, dest: Path, skip: set[str]) -> None:

@@ -37,11 +37,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from notebook_grader.course import CONFIG_FILE, Course
+from notebook_grader.errors import CourseError
 
 TEMPLATE_FILE = "template.json"
 
 
-class AssignmentNotReleased(RuntimeError):
+class AssignmentNotReleased(CourseError):
     """The gradebook does not know the assignment: ``course release`` has not been run."""
 
 

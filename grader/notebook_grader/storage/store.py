@@ -48,7 +48,7 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import text
 
-from notebook_grader.run.grade import GradingResult
+from notebook_grader.model import GradingResult, Outcome
 from notebook_grader.storage.gradebook_rows import ByCell, submission_grades_and_comments
 
 JOURNAL = "course_grade_journal"
@@ -252,7 +252,7 @@ def _journal_done(gb: Gradebook, result: GradingResult, submission_fingerprint: 
         "assignment_fingerprint, status, reason, graded_at, seconds) "
         "VALUES (:a, :s, :sf, :af, :st, :r, :t, :sec)"), {
             "a": result.assignment, "s": result.student, "sf": submission_fingerprint,
-            "af": assignment_fingerprint, "st": result.status,
+            "af": assignment_fingerprint, "st": Outcome(result.status).value,
             "r": "; ".join(result.problems) or None,
             "t": datetime.now(timezone.utc).isoformat(timespec="seconds"), "sec": result.seconds,
         })
