@@ -59,3 +59,21 @@ def test_every_patch_of_the_engine_passes_its_guard_on_the_installed_set() -> No
     from packaging.specifiers import SpecifierSet
 
     assert version("ipython") in SpecifierSet(IPYTHON)
+
+
+def test_an_override_is_used_only_inside_its_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    inside = Patch("inside", "nbgrader", ">=0.9,<0.10", ("nbgrader.api:Gradebook",))
+    outside = Patch("outside", "nbgrader", ">=99", ("nbgrader.api:Gradebook",))
+    assert patches.in_use(inside) and not patches.in_use(outside)
+    assert "outside the tested range" in patches.APPLIED["outside"]
+    monkeypatch.setenv(patches.SWITCH, "1")
+    switchable = Patch("switchable", "nbgrader", ">=0.9,<0.10", ("nbgrader.api:Gradebook",))
+    essential = Patch("essential", "nbgrader", ">=0.9,<0.10", ("nbgrader.api:Gradebook",), switchable=False)
+    assert not patches.in_use(switchable) and patches.in_use(essential)
+
+
+def test_every_override_of_the_engine_passes_its_guard_on_the_installed_set() -> None:
+    from notebook_grader.patches.overrides import OVERRIDES
+
+    for override in OVERRIDES:
+        assert patches.why_not(override) is None, override.name

@@ -35,6 +35,8 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from notebook_grader.isolation.sandbox import SANDBOX_HOME, Limits, SandboxSpec, hand_over
+from notebook_grader.patches import in_use
+from notebook_grader.patches.overrides import QUICK_START_CLIENT
 
 MESSAGE_BYTES = 1 << 20
 #: The largest single message a kernel may send; a larger one drops the connection.
@@ -314,7 +316,9 @@ class SandboxedKernelManager(AsyncKernelManager):
     """A jupyter_client kernel manager whose kernels come from :class:`SandboxProvisioner`."""
 
     def __init__(self, *, settings: KernelSettings, **kwargs: Any) -> None:
-        kwargs.setdefault("client_class", "notebook_grader.isolation.kernel_manager.QuickStartClient")
+        quick = in_use(QUICK_START_CLIENT)
+        kwargs.setdefault("client_class", "notebook_grader.isolation.kernel_manager.QuickStartClient" if quick
+                          else "jupyter_client.asynchronous.AsyncKernelClient")
         super().__init__(**kwargs)
         self.settings = settings
         self.transport = "ipc"

@@ -12,6 +12,10 @@ patch is a :class:`Patch` and is applied only through :func:`apply`, which
   logs why;
 * logs what it applied, and records it in :data:`APPLIED` (name -> "applied" or the reason it
   was skipped).
+
+A subclass that overrides a library's private method is guarded the same way
+(:mod:`.overrides`): it asks :func:`in_use` and, when the guard says no, does what the
+library's own method does.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ class Patch:
     package: str  # the distribution whose code is replaced
     tested: str  # the version range it was tested with, e.g. ">=0.9.6,<0.10"
     targets: tuple[str, ...]  # "module:attribute.path" that must exist before it is replaced
-    apply: Callable[[], None]
+    apply: Callable[[], None] | None = None  # None: an override, used through in_use()
+    switchable: bool = True  # False: only the version and attribute guard apply (not the switch)
 
 
 def disabled() -> bool:
@@ -65,7 +70,7 @@ def _exists(target: str) -> bool:
 
 def why_not(patch: Patch) -> str | None:
     """Why ``patch`` must not be applied here (None: it may be)."""
-    if disabled():
+    if patch.switchable and disabled():
         return f"{SWITCH} is set"
     try:
         installed = version(patch.package)
@@ -87,6 +92,7 @@ def apply(*patches: Patch) -> list[str]:
             continue
         reason = why_not(patch)
         if reason is None:
+            assert patch.apply is not None, f"{patch.name} is an override: ask in_use()"
             patch.apply()
             APPLIED[patch.name] = "applied"
             applied.append(patch.name)
@@ -95,3 +101,13 @@ def apply(*patches: Patch) -> list[str]:
             APPLIED[patch.name] = f"skipped: {reason}"
             log.warning("patch %s skipped: %s", patch.name, reason)
     return applied
+
+
+def in_use(patch: Patch) -> bool:
+    """Whether the override ``patch`` may be used here (decided once per process, and logged)."""
+    if patch.name not in APPLIED:
+        reason = why_not(patch)
+        APPLIED[patch.name] = "in use" if reason is None else f"skipped: {reason}"
+        if reason is not None:
+            log.warning("override %s not used: %s", patch.name, reason)
+    return APPLIED[patch.name] == "in use"

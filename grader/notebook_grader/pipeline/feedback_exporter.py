@@ -40,6 +40,8 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import GetGrades
 from traitlets.utils.importstring import import_item
 
+from notebook_grader.patches import in_use
+from notebook_grader.patches.overrides import AWAITING_HAND_GRADING, FEEDBACK_WITHOUT_RESERIALIZATION
 from notebook_grader.pipeline.feedback_template import (
     AWAITING_KEY,
     AWAITING_POINTS_KEY,
@@ -105,7 +107,7 @@ class FeedbackExporter(HTMLExporter):
 
     def register_preprocessor(self, preprocessor: Any, enabled: bool = False) -> Any:
         """Register ``preprocessor``, with nbgrader's ``GetGrades`` replaced by :class:`GetGradesAndPending`."""
-        if _is_get_grades(preprocessor):
+        if _is_get_grades(preprocessor) and in_use(AWAITING_HAND_GRADING):
             preprocessor = GetGradesAndPending
         return super().register_preprocessor(preprocessor, enabled=enabled)
 
@@ -113,6 +115,8 @@ class FeedbackExporter(HTMLExporter):
         self, nb: NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:
         """Render ``nb`` as ``HTMLExporter`` does (its filters, its template), then make it accessible."""
+        if not in_use(FEEDBACK_WITHOUT_RESERIALIZATION):
+            return super().from_notebook_node(nb, resources, **kw)
         langinfo = nb.metadata.get("language_info", {})
         lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
         highlight_code = self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))

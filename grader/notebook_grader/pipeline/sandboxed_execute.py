@@ -43,6 +43,8 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, default
 
 from notebook_grader.isolation.kernel_manager import KernelSettings, SandboxedKernelManager
+from notebook_grader.patches import in_use
+from notebook_grader.patches.overrides import FAST_DEAD_KERNEL_POLL
 from notebook_grader.protocol.records import RECORD_MIME
 from notebook_grader.settings import CourseGrading, grading_settings
 
@@ -242,6 +244,9 @@ class SandboxedExecute(Execute):
             process.wait(timeout=5)
 
     async def _async_poll_kernel_alive(self) -> None:
+        if not in_use(FAST_DEAD_KERNEL_POLL):
+            await super()._async_poll_kernel_alive()
+            return
         while True:  # nbclient checks every second; a dead kernel is noticed sooner here
             await asyncio.sleep(0.1)
             try:

@@ -1,0 +1,36 @@
+"""The engine's subclasses that replace a library's private method, and the guard of each.
+
+Each is used only while :func:`notebook_grader.patches.in_use` says so: the installed library in
+the range it was tested with, and the replaced method still there. Otherwise the subclass does
+what the library's own method does (the first three only save time, so they also follow
+``NOTEBOOK_GRADER_NO_PATCHES``; the last one is what makes feedback say "awaiting hand grading").
+"""
+
+from __future__ import annotations
+
+from notebook_grader.patches import Patch
+
+#: :class:`~notebook_grader.isolation.kernel_manager.QuickStartClient`: a kernel is ready without
+#: jupyter_client's fixed 0.2 s wait for a quiet IOPub channel.
+QUICK_START_CLIENT = Patch("quick_start_client", "jupyter_client", ">=8.6,<9",
+                           ("jupyter_client.client:KernelClient._async_wait_for_ready",))
+
+#: :meth:`~notebook_grader.pipeline.sandboxed_execute.SandboxedExecute._async_poll_kernel_alive`:
+#: a dead kernel is noticed within 0.1 s instead of nbclient's 1 s.
+FAST_DEAD_KERNEL_POLL = Patch("fast_dead_kernel_poll", "nbclient", ">=0.10,<0.12",
+                              ("nbclient.client:NotebookClient._async_poll_kernel_alive",
+                               "nbclient.client:NotebookClient._async_check_alive"))
+
+#: :meth:`~notebook_grader.pipeline.feedback_exporter.FeedbackExporter.from_notebook_node`:
+#: nbconvert's ``HTMLExporter.from_notebook_node`` restated, without its BeautifulSoup round trip
+#: on pages it would not change.
+FEEDBACK_WITHOUT_RESERIALIZATION = Patch("feedback_without_reserialization", "nbconvert", ">=7.16,<8",
+                                         ("nbconvert.exporters.html:HTMLExporter.from_notebook_node",
+                                          "nbconvert.exporters.html:HTMLExporter._init_resources"))
+
+#: :class:`~notebook_grader.pipeline.feedback_exporter.GetGradesAndPending`: nbgrader's
+#: ``GetGrades._get_score``, which also flags the parts awaiting hand grading.
+AWAITING_HAND_GRADING = Patch("awaiting_hand_grading", "nbgrader", ">=0.9.6,<0.10",
+                              ("nbgrader.preprocessors.getgrades:GetGrades._get_score",), switchable=False)
+
+OVERRIDES = (QUICK_START_CLIENT, FAST_DEAD_KERNEL_POLL, FEEDBACK_WITHOUT_RESERIALIZATION, AWAITING_HAND_GRADING)
