@@ -1,13 +1,27 @@
-"""The notebooks' self-checks must say FAIL whenever the value is wrong."""
+"""The helper packages a student's kernel imports: self-checks that say FAIL whenever the value
+is wrong, and no answer to any exercise."""
 
 from __future__ import annotations
 
+import ast
+import importlib
+import pkgutil
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import nbformat
 import numpy as np
 import pytest
 
 from fisher_helpers import check_close, check_true
+from tests.catalog import PARTS
+from tests.course_copy import HELPER_PACKAGES, REPO
 
 pytestmark = pytest.mark.unit
+
+EXERCISES = REPO / "source" / "fisher_information" / "exercises.ipynb"
 
 
 def test_check_close_passes_equal_values(capsys: pytest.CaptureFixture[str]) -> None:
@@ -51,3 +65,67 @@ def test_check_true(capsys: pytest.CaptureFixture[str]) -> None:
 def test_check_true_refuses_ambiguous_arrays() -> None:
     with pytest.raises(ValueError):
         check_true("ambiguous", np.array([True, False]))
+
+
+# --------------------------------------------------------------------------- no answers installed
+
+
+def contract_functions(notebook: Path = EXERCISES) -> set[str]:
+    """The functions the exercises ask for: every ``def name(`` of the source notebook's solution cells."""
+    nb = nbformat.read(notebook, as_version=4)
+    return {
+        name
+        for cell in nb.cells
+        if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+        for name in re.findall(r"^\s*def\s+(\w+)\s*\(", cell.source, flags=re.MULTILINE)
+    }
+
+
+def package_modules(package: str) -> list[ModuleType]:
+    """The package and every module below it, imported."""
+    root = importlib.import_module(package)
+    found = [root]
+    for info in pkgutil.walk_packages(getattr(root, "__path__", []), f"{package}."):
+        found.append(importlib.import_module(info.name))
+    return found
+
+
+def answers_held(modules: list[ModuleType], contract: set[str]) -> list[str]:
+    """Where ``modules`` offer a contract function: a ``def`` of that name anywhere in their source
+    (nested functions and methods included), or a module attribute of that name (an alias,
+    a lambda, a re-export)."""
+    held = []
+    for module in modules:
+        path = getattr(module, "__file__", None)
+        if path and path.endswith(".py"):
+            tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+            held += [f"{module.__name__}: def {node.name} (line {node.lineno})" for node in ast.walk(tree)
+                     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in contract]
+        held += [f"{module.__name__}.{name}" for name in sorted(contract) if hasattr(module, name)]
+    return held
+
+
+def test_contract_is_read_from_the_exercises_notebook() -> None:
+    assert contract_functions() == set(PARTS)
+
+
+@pytest.mark.parametrize("package", HELPER_PACKAGES)
+def test_installed_helper_packages_hold_no_answer(package: str) -> None:
+    """A submission could import a contract function from a package the kernel sees and earn its
+    points without writing it (as ``fisher_helpers.models`` once allowed for three parts)."""
+    held = answers_held(package_modules(package), contract_functions())
+    assert not held, f"{package} offers functions the exercises ask for: {held}"
+
+
+def test_the_answer_guard_finds_defs_and_aliases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "leaky_helpers"
+    package.mkdir()
+    (package / "__init__.py").write_text("from leaky_helpers.inner import helper as kl_quadratic\n")
+    (package / "inner.py").write_text("def helper():\n    def bernoulli_score(x, p):\n        return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        held = answers_held(package_modules("leaky_helpers"), contract_functions())
+    finally:
+        for name in ("leaky_helpers", "leaky_helpers.inner"):
+            sys.modules.pop(name, None)
+    assert held == ["leaky_helpers.kl_quadratic", "leaky_helpers.inner: def bernoulli_score (line 2)"]

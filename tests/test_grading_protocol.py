@@ -11,10 +11,11 @@ import pytest
 import cell_checks as grading
 from cell_checks import (
     RECORD_MIME,
+    REFERENCE,
+    CheckCall,
     CheckFailed,
     Checks,
     Comparison,
-    collecting,
     compare,
     decode_value,
     diagnose,
@@ -22,6 +23,7 @@ from cell_checks import (
     evaluate,
     warnings_raised,
 )
+from notebook_grader.protocol.collect import collecting
 from notebook_grader.protocol.verdict import records_from_outputs
 
 pytestmark = pytest.mark.unit
@@ -178,6 +180,65 @@ def test_collecting_uses_the_reference_and_refuses_a_wrong_literal() -> None:
     namespace["f"] = lambda x: x + x  # a reference that contradicts its own visible literal at x = 3
     with pytest.raises(RuntimeError, match="fails its own check"), collecting("<t>"):
         exec(compile(code.replace("2.0", "3.0"), "<t>", "exec"), namespace)
+
+
+def test_a_reviewer_receives_each_check_and_the_kernel_evaluates_nothing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With the hook set, a check is handed over as stated: no thunk runs, nothing prints or raises."""
+    calls: list[CheckCall] = []
+    emitted: list = []
+    monkeypatch.setattr(grading, "reviewer", calls.append)
+    monkeypatch.setattr(grading, "_emit", emitted.append)
+    monkeypatch.setenv(grading.EXECUTION_ENV, "autograde")
+    ran: list[str] = []
+
+    def thunk() -> float:
+        ran.append("thunk")
+        return -1.0
+
+    code = ("checks = Checks('f')\n"
+            "checks.close('visible', thunk, expected=1.0, hint='h')\n"
+            "checks.near('estimate', thunk, expected=lambda: 2.0, rel_tol=0.1)\n"
+            "checks.parallel('hidden', thunk)\n"
+            "checks.done()\n")
+    exec(compile(code, "<cell>", "exec"), {"Checks": Checks, "thunk": thunk})
+    assert ran == [] and emitted == [] and capsys.readouterr() == ("", "")
+    assert [(c.function, c.index, c.what, c.comparison.kind, c.hint) for c in calls] == [
+        ("f", 0, "visible", "close", "h"),
+        ("f", 1, "estimate", "near", ""),
+        ("f", 2, "hidden", "parallel", ""),
+    ]
+    assert calls[0].expected == 1.0 and calls[1].expected() == 2.0 and calls[2].expected is REFERENCE
+    assert all(c.compute is thunk for c in calls)
+
+
+def test_each_check_is_recorded_at_the_test_line_that_stated_it() -> None:
+    """The line decides visible or hidden: a check stated through a helper function (defined in
+    another cell) belongs to the test line that called the helper, not to the helper's line."""
+    setup: dict = {"Checks": Checks}
+    exec(compile("def state(checks):\n    checks.close('via helper', lambda: 1.0)\n", "<setup>", "exec"), setup)
+    code = "checks = Checks('f')\nchecks.close('direct', lambda: 1.0)\nstate(checks)\n"
+    with collecting("<test>") as specs:
+        exec(compile(code, "<test>", "exec"), {"Checks": Checks, "state": setup["state"]})
+    assert [(spec.what, spec.lineno) for spec in specs] == [("direct", 2), ("via helper", 3)]
+
+
+def test_collecting_installs_the_reviewer_and_always_restores_the_previous_one() -> None:
+    assert grading.reviewer is None
+    with collecting("<t>"):
+        assert grading.reviewer is not None
+    assert grading.reviewer is None
+    with pytest.raises(RuntimeError, match="fails its own check"), collecting("<t>"):
+        exec("Checks('f').close('a', lambda: 1.0, expected=2.0)", {"Checks": Checks})
+    assert grading.reviewer is None
+
+
+def test_the_kernel_package_holds_no_grader_code() -> None:
+    """Collecting expected values is the grading process's business: it is not in cell_checks."""
+    for name in ("CheckSpec", "collecting", "_COLLECTOR", "_Collector"):
+        assert not hasattr(grading, name), name
+    assert not hasattr(Checks, "_collect")
 
 
 def test_warnings_raised_counts_through_the_quiet_evaluation() -> None:

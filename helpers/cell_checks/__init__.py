@@ -30,6 +30,12 @@ solution, compares, and rewrites the cell's outputs. So the kernel never
 holds a hidden expected value and never decides a grade: nothing it does can raise a score,
 short of computing the right values.
 
+This package is only the half of the protocol that runs in a student's kernel. The grader's
+half (running the test code against the reference solution and recording what each check
+expects) lives in the grading engine, which receives the checks through one public hook,
+:data:`reviewer`: while it is set, :class:`Checks` hands each check to it as a
+:class:`CheckCall` instead of evaluating it here.
+
 The comparison and the wording of every message live here, shared by both sides, so a
 student running a visible check sees exactly the message the grader writes into feedback.
 """
@@ -41,11 +47,10 @@ import io
 import json
 import math
 import os
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -237,41 +242,32 @@ def fail_lines(
 # --------------------------------------------------------------------------- the checks
 
 
-@dataclass
-class CheckSpec:
-    """One check as the reference run sees it (grading process only)."""
+@dataclass(frozen=True)
+class CheckCall:
+    """One check exactly as a test cell states it, before anything is evaluated.
+
+    What :class:`Checks` hands to a :data:`reviewer`, synchronously, from inside the call that
+    states the check (so the reviewer can find that statement on the call stack): ``compute``
+    is the thunk that calls the function under test, ``expected`` is :data:`REFERENCE`, a
+    callable or a literal (see the module's docstring).
+    """
 
     function: str
     index: int
     what: str
-    cmp: Comparison
-    expected: dict[str, Any]
+    compute: Callable[[], Any]
+    expected: Any
+    comparison: Comparison
     hint: str
-    lineno: int
 
 
-@dataclass
-class _Collector:
-    specs: list[CheckSpec] = field(default_factory=list)
-    filename: str = ""
-
-
-_COLLECTOR: _Collector | None = None
-
-
-@contextlib.contextmanager
-def collecting(filename: str) -> Iterator[list[CheckSpec]]:
-    """Run test code in reference mode: checks evaluate against the reference and record specs.
-
-    Used by the grading process only; ``filename`` is the name the test code was compiled
-    with, so each check knows the line it was called from.
-    """
-    global _COLLECTOR
-    previous, _COLLECTOR = _COLLECTOR, _Collector(filename=filename)
-    try:
-        yield _COLLECTOR.specs
-    finally:
-        _COLLECTOR = previous
+#: The grading process's hook. ``None`` (always, in a student's kernel): checks evaluate their
+#: thunks here, print PASS/FAIL for visible checks and report records. Set to a callable (the
+#: grading engine does so while it runs test code against the reference solution, in a context
+#: manager that restores the previous value): each check is handed to it as a :class:`CheckCall`
+#: and nothing is evaluated, printed, reported or raised here. Setting it in a kernel only means
+#: no records are reported, so every check of the cell fails.
+reviewer: Callable[[CheckCall], None] | None = None
 
 
 @contextlib.contextmanager
@@ -299,14 +295,6 @@ def evaluate(compute: Callable[[], Any]) -> dict[str, Any]:
     except (Exception, SystemExit) as exc:
         message = str(exc).splitlines()[0][:200] if str(exc) else ""
         return {"error": f"raised {type(exc).__name__}" + (f": {message}" if message else "")}
-
-
-def _caller_line() -> int:
-    frame = sys._getframe(2)
-    filename = _COLLECTOR.filename if _COLLECTOR else None
-    while frame is not None and filename and frame.f_code.co_filename != filename:
-        frame = frame.f_back
-    return frame.f_lineno if frame is not None else 0
 
 
 class Checks:
@@ -361,7 +349,7 @@ class Checks:
     def done(self) -> None:
         """End of the cell: report the records, and raise :class:`CheckFailed` if a visible check failed."""
         self._report()
-        if _COLLECTOR is None and self._failed:
+        if self._failed:
             raise CheckFailed(
                 f"{len(self._failed)} check(s) of {self.function} failed: "
                 + "; ".join(self._failed)
@@ -374,8 +362,8 @@ class Checks:
         self, what: str, compute: Callable[[], Any], expected: Any, cmp: Comparison, hint: str
     ) -> None:
         index, self._count = self._count, self._count + 1
-        if _COLLECTOR is not None:
-            self._collect(index, what, compute, expected, cmp, hint)
+        if reviewer is not None:  # the grading process: it decides what the check expects
+            reviewer(CheckCall(self.function, index, what, compute, expected, cmp, hint))
             return
         record = evaluate(compute)
         if os.environ.get(EXECUTION_ENV) == "autograde":
@@ -401,31 +389,6 @@ class Checks:
             _emit(self._unreported)
             self._unreported = []
         self._reported_at = time.monotonic()
-
-    def _collect(
-        self,
-        index: int,
-        what: str,
-        compute: Callable[[], Any],
-        expected: Any,
-        cmp: Comparison,
-        hint: str,
-    ) -> None:
-        assert _COLLECTOR is not None
-        reference = evaluate(compute)
-        if expected is REFERENCE:
-            target = reference
-        elif callable(expected):
-            target = evaluate(expected)
-        else:
-            target = encode_value(expected)
-        if "error" in target:
-            raise RuntimeError(f"reference for {self.function}: {what}: {target['error']}")
-        if "error" in reference or not compare(cmp, decode_value(reference), decode_value(target)):
-            raise RuntimeError(f"the reference solution fails its own check {self.function}: {what}")
-        _COLLECTOR.specs.append(
-            CheckSpec(self.function, index, what, cmp, target, hint, _caller_line())
-        )
 
 
 def warnings_raised(compute: Callable[[], Any]) -> int:

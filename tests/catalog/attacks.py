@@ -39,6 +39,46 @@ VISIBLE_EXPECTED = '''
         return grading.REFERENCE
 '''
 
+#: Looks a contract function up in every package the course installs (its own helper packages and
+#: the grading engine, with all their submodules); a function found nowhere raises when called.
+IMPORT_FROM_INSTALLED = '''
+    import importlib
+    import pkgutil
+
+    _PACKAGES = ("fisher_helpers", "cell_checks", "notebook_grader")
+    _KNOWN_MODULES = ("fisher_helpers.models", "fisher_helpers.checks", "fisher_helpers.style")
+
+
+    def _installed_modules():
+        """Every importable module of the installed course packages (those the kernel can see)."""
+        modules = []
+        for name in (*_PACKAGES, *_KNOWN_MODULES):
+            try:
+                modules.append(importlib.import_module(name))
+            except Exception:
+                continue
+        for package in [m for m in modules if hasattr(m, "__path__")]:
+            for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".", onerror=lambda name: None):
+                try:
+                    modules.append(importlib.import_module(info.name))
+                except Exception:
+                    continue
+        return modules
+
+
+    def _import_answer(name):
+        """The installed function called ``name``, or one that raises when no package has it."""
+        for module in _installed_modules():
+            function = getattr(module, name, None)
+            if callable(function):
+                return function
+
+        def missing(*args, **kwargs):
+            raise NotImplementedError(f"no installed package defines {name}")
+
+        return missing
+'''
+
 ATTACKS = [
     attack(
         "a_comparisons_patched",
@@ -355,5 +395,12 @@ ATTACKS = [
         ''')},
         loses=tuple(PARTS.values()),
         needs_sandbox=True,
+    ),
+    attack(
+        "a_import_answer_from_installed_package",
+        "import the answer from an installed package: every answer cell takes its functions from "
+        "fisher_helpers (and its submodules), cell_checks or notebook_grader, else raises",
+        wrong={fn: f"{fn} = _import_answer({fn!r})" for fn in PARTS},
+        extra_cells={"setup": IMPORT_FROM_INSTALLED},
     ),
 ]

@@ -2,8 +2,9 @@
 
 The reference solution is the instructor's source notebook: its setup cell and its solution
 cells, executed in the grading process (never in a student's kernel). A test cell's code is then
-run against that namespace in *collecting* mode (see :mod:`cell_checks`), which turns
-every check into a :class:`~cell_checks.CheckSpec` holding the expected value.
+run against that namespace in *collecting* mode (see :mod:`notebook_grader.protocol.collect`),
+which turns every check into a :class:`~notebook_grader.protocol.collect.CheckSpec` holding the
+expected value.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 
 import nbformat
 
-from cell_checks import CheckSpec, collecting
 from notebook_grader.protocol.cells import (
     hidden_line_ranges,
     is_reference_cell,
@@ -26,6 +26,7 @@ from notebook_grader.protocol.cells import (
     nbgrader_metadata,
     strip_solution_markers,
 )
+from notebook_grader.protocol.collect import CheckSpec, collecting
 
 
 @dataclass(frozen=True)

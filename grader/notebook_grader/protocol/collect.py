@@ -1,0 +1,100 @@
+"""Collecting a test cell's checks in the grading process: what each one expects.
+
+The kernel half of the protocol (:mod:`cell_checks`) evaluates a check's thunk and reports the
+value. This is the other half, which only the grading process runs: it executes the same test
+code against the reference solution with a :data:`cell_checks.reviewer` installed, so every
+check is handed here instead of being evaluated, and turns each into a :class:`CheckSpec`
+holding the value it expects, computed from the reference solution:
+
+* ``expected`` omitted (:data:`cell_checks.REFERENCE`): the reference's value of the thunk;
+* ``expected`` callable: its value, computed with the reference's functions;
+* ``expected`` a literal: the literal, which the reference must itself satisfy.
+
+It lives in the engine, not in ``cell_checks``, because a student's kernel has no use for it:
+the package a kernel imports keeps only what runs there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import cell_checks
+from cell_checks import REFERENCE, CheckCall, Comparison, compare, decode_value, encode_value, evaluate
+
+
+@dataclass
+class CheckSpec:
+    """One check as the reference run sees it: what the grader compares a student's value with."""
+
+    function: str
+    index: int
+    what: str
+    cmp: Comparison
+    expected: dict[str, Any]  # an encoded value (see :func:`cell_checks.encode_value`)
+    hint: str
+    lineno: int  # line of the test code that stated the check (0 if not stated in that code)
+
+
+@dataclass
+class _Collector:
+    """The reviewer installed while one test cell's code runs: it records each check's spec."""
+
+    filename: str
+    specs: list[CheckSpec] = field(default_factory=list)
+
+    def __call__(self, call: CheckCall) -> None:
+        """Evaluate the check against the reference; refuse a reference that fails its own check."""
+        reference = evaluate(call.compute)
+        if call.expected is REFERENCE:
+            target = reference
+        elif callable(call.expected):
+            target = evaluate(call.expected)
+        else:
+            target = encode_value(call.expected)
+        if "error" in target:
+            raise RuntimeError(f"reference for {call.function}: {call.what}: {target['error']}")
+        if "error" in reference or not compare(call.comparison, decode_value(reference), decode_value(target)):
+            raise RuntimeError(f"the reference solution fails its own check {call.function}: {call.what}")
+        lineno = _line_in(self.filename)
+        self.specs.append(
+            CheckSpec(call.function, call.index, call.what, call.comparison, target, call.hint, lineno)
+        )
+
+
+def _line_in(filename: str) -> int:
+    """The line of the test code (compiled as ``filename``) whose statement is being checked.
+
+    The reviewer is called from inside that statement, however deep (a check stated through a
+    helper function still belongs to the test line that called the helper): the innermost frame
+    of the test code on the stack is it. 0 if the test code is not on the stack.
+    """
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename != filename:
+        frame = frame.f_back
+    return frame.f_lineno if frame is not None else 0
+
+
+#: The reviewer is one module attribute of ``cell_checks``: threads that collect take turns.
+_REVIEWING = threading.RLock()
+
+
+@contextlib.contextmanager
+def collecting(filename: str) -> Iterator[list[CheckSpec]]:
+    """Run test code in reference mode: every check is evaluated against the reference and recorded.
+
+    ``filename`` is the name the test code was compiled with, so each check knows the line it
+    was stated on (which tells a visible check from a hidden one). Yields the list the specs
+    are appended to; the previous :data:`cell_checks.reviewer` is restored on exit.
+    """
+    collector = _Collector(filename)
+    with _REVIEWING:
+        previous, cell_checks.reviewer = cell_checks.reviewer, collector
+        try:
+            yield collector.specs
+        finally:
+            cell_checks.reviewer = previous
