@@ -7,7 +7,10 @@ submissions (``submitted/alice``, ``bob``, ``carol``: a correct one, one with fo
 untouched release), then, in the same run:
 
 1. grades one with ``nbgrader autograde ASSIGNMENT --force`` (the CLI, one call for all,
-   sequential, no feedback), timed;
+   sequential, no feedback), timed. This is plain nbgrader: the course's configuration routes
+   every door through the engine's sandboxed execute step, so the baseline course puts
+   nbgrader's own ``Execute`` back (:data:`PLAIN_NBGRADER`) and grades the graded notebook only,
+   as nbgrader alone would be set up to;
 2. grades the other with ``course grade`` (its engine, :func:`notebook_grader.batch.coordinator.grade_all`:
    sandboxed, parallel, feedback HTML and the grades CSV included), timed;
 3. measures the floor: the kernel's own time to run each sample notebook's cells, as nbgrader
@@ -102,6 +105,26 @@ def _cell_seconds(cell: nbformat.NotebookNode) -> float:
     return (end - start).total_seconds()
 
 
+#: Appended to the baseline course's nbgrader_config.py: nbgrader's own, unsandboxed ``Execute``
+#: in the engine's pipeline (test cells still judged outside the kernel), and no reading notebook.
+PLAIN_NBGRADER = """
+# benchmark baseline: plain nbgrader
+from notebook_grader.pipeline.setup import AUTOGRADE_STEPS
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute" if step.endswith("SandboxedExecute") else step
+    for step in AUTOGRADE_STEPS if not step.endswith("GradingNotes")
+]
+c.Execute.timeout = 30
+c.CourseDirectory.notebook_id = "exercises"
+"""
+
+
+def plain_nbgrader(course: Course) -> None:
+    """Make ``course`` the baseline: plain nbgrader (see :data:`PLAIN_NBGRADER`)."""
+    config = course.root / CONFIG_FILE
+    config.write_text(config.read_text() + PLAIN_NBGRADER)
+
+
 def run_nbgrader(course: Course) -> float:
     env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     started = time.monotonic()
@@ -127,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"building two courses with {args.submissions} submissions each ...", flush=True)
         ours = build_course(Path(tmp) / "course-grade", args.submissions)
         theirs = build_course(Path(tmp) / "nbgrader", args.submissions)
+        plain_nbgrader(theirs)
         print(f"load average {load()}; {os.cpu_count()} CPUs", flush=True)
 
         print("course grade ...", flush=True)
