@@ -26,10 +26,14 @@ def test_terminal_safe_escapes_control_and_bidi_characters() -> None:
     assert terminal_safe("Zoë") == "Zoë"
 
 
-@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx"])
+@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)", "-2+3"])
 def test_csv_safe_quotes_formula_starts(cell: str) -> None:
     assert csv_safe(cell).startswith("'")
 
 
 def test_csv_safe_leaves_plain_text() -> None:
     assert csv_safe("alice") == "alice"
+
+
+def test_csv_safe_escapes_a_leading_tab() -> None:
+    assert csv_safe("\t=1") == "\\t=1"
