@@ -1,4 +1,7 @@
-"""The theory notebook: its stored outputs reproduce under nbval, and its cells follow the course rules.
+"""The theory notebooks: stored outputs reproduce under nbval, and cells follow the course rules.
+
+Every ``source/<assignment>/theory.ipynb`` is checked, so a new unit's theory notebook is covered
+as soon as it exists.
 
 ``test_theory_notebook_nbval`` re-executes the notebook in a fresh kernel and compares every cell's
 output with the stored one (``pytest --nbval``), so a self-check that starts printing ``FAIL``, a
@@ -17,29 +20,37 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "source" / "fisher_information" / "theory.ipynb"
+SOURCE = Path(__file__).resolve().parents[1] / "source"
+NOTEBOOKS = sorted(SOURCE.glob("*/theory.ipynb"))
+by_assignment = pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.parent.name for nb in NOTEBOOKS])
 
 
-def _code_cells() -> list[nbformat.NotebookNode]:
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+def _code_cells(notebook: Path) -> list[nbformat.NotebookNode]:
+    nb = nbformat.read(notebook, as_version=4)
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
 
 
-def test_theory_notebook_nbval() -> None:
+def test_every_unit_has_a_theory_notebook() -> None:
+    assert "fisher_information" in [nb.parent.name for nb in NOTEBOOKS]
+
+
+@by_assignment
+def test_theory_notebook_nbval(notebook: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval", NOTEBOOK.name, "-p", "no:cacheprovider"],
-        cwd=NOTEBOOK.parent,
+        [sys.executable, "-m", "pytest", "--nbval", notebook.name, "-p", "no:cacheprovider"],
+        cwd=notebook.parent,
         capture_output=True,
         text=True,
         check=False,
     )
     returncode = result.returncode  # a plain int, so pytest does not repeat the whole output
-    assert returncode == 0, f"nbval failed on {NOTEBOOK}:\n{result.stdout}\n{result.stderr}"
+    assert returncode == 0, f"nbval failed on {notebook}:\n{result.stdout}\n{result.stderr}"
 
 
-def test_theory_notebook_cells() -> None:
+@by_assignment
+def test_theory_notebook_cells(notebook: Path) -> None:
     problems = []
-    for index, cell in enumerate(_code_cells()):
+    for index, cell in enumerate(_code_cells(notebook)):
         where = f"code cell {index} (id {cell.get('id')})"
         source = cell.source
         for output in cell.get("outputs", []):
