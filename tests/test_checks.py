@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from fisher_helpers import check_close, check_true
-from tests.catalog import PARTS
+from tests.catalog.fisher_information import PARTS
 from tests.course_copy import HELPER_PACKAGES, REPO
 
 pytestmark = pytest.mark.unit

@@ -7,7 +7,7 @@ random streams (loop vs vectorized, other sampling methods and orientations, ddo
 
 from __future__ import annotations
 
-from tests.catalog import correct
+from tests.catalog.fisher_information import correct
 from tests.fixtures.make_samples import ALICE
 
 ALTERNATIVES = [

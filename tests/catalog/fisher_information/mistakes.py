@@ -8,7 +8,7 @@ mistakes of the same kinds, graded only with ``FISHER_CATALOG=full`` to keep the
 
 from __future__ import annotations
 
-from tests.catalog import mistake
+from tests.catalog.fisher_information import mistake
 
 MISTAKES = [
     # ----------------------------------------------------------------- ex1: Bernoulli score, Fisher

@@ -8,7 +8,8 @@ not win a part whose function is wrong. Each attack keeps the reference solution
 
 from __future__ import annotations
 
-from tests.catalog import EXERCISES, PARTS, Entry, attack, code
+from tests.catalog import Entry, code
+from tests.catalog.fisher_information import CONTRACT, EXERCISES, PARTS, attack
 
 STUB = '''
     def {name}(*args, **kwargs):
@@ -361,6 +362,7 @@ ATTACKS = [
     Entry(
         id="a_read_instructor_source",
         kind="attack",
+        contract=CONTRACT,
         description="reads the instructor's source notebook from disk (../../../source/... from the "
                     "kernel's working directory, or any parent folder) and execs the reference solution",
         base="release",
