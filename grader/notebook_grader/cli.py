@@ -182,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from notebook_grader.patches import imports
+
+    imports.install()  # before any command imports nbformat: see patches/imports.py
     ensure_environment_on_path()
     try:
         course = Course.find(args.root)
