@@ -49,3 +49,11 @@ def test_release_and_scores_load_no_grading_machinery(tmp_path: Path) -> None:
         code, modules = _loaded("--root", str(course.root), *command, cwd=tmp_path)
         assert code == 0, command
         assert not modules & set(GRADING), (command, sorted(modules & set(GRADING)))
+
+
+def test_scores_loads_no_nbgrader(tmp_path: Path) -> None:
+    """`course scores` reads the gradebook with SQL alone: nbgrader costs a second to import."""
+    course = copy_course(tmp_path / "course")
+    code, modules = _loaded("--root", str(course.root), "scores", cwd=tmp_path)
+    assert code == 0
+    assert not {m for m in modules if m.split(".")[0] in ("nbgrader", "nbconvert", "nbformat", "jsonschema")}

@@ -85,7 +85,8 @@ def test_feedback_and_grades_csv_are_written(graded: Course) -> None:
     with open(graded.root / "grades.csv") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
     assert float(rows["alice"]["autograded"]) == AUTOGRADED_POINTS
-    assert float(rows["bob"]["ex1a_bernoulli_score"]) == 0
+    assert float(rows["bob"][f"{ASSIGNMENT}/ex1a_bernoulli_score"]) == 0
+    assert float(rows["alice"]["course_total"]) == float(rows["alice"]["total"])  # one assignment graded
 
 
 def test_feedback_is_the_page_nbgrader_writes(graded: Course, tmp_path: Path) -> None:

@@ -127,9 +127,16 @@ def _feedback(course: Course, args: argparse.Namespace) -> int:
 
 
 def _scores(course: Course, args: argparse.Namespace) -> int:
-    from notebook_grader.report.scores import format_table, student_scores
+    from notebook_grader.report.scores import course_scores, format_course_table, format_table, student_scores
 
-    print(format_table(student_scores(course.db_url, _assignment(course, args))))
+    assignments = list(course.settings.assignments)
+    if args.assignment or len(assignments) <= 1:
+        print(format_table(student_scores(course.db_url, _assignment(course, args))))
+        return 0
+    by_assignment = course_scores(course.db_url, assignments)
+    for assignment, rows in by_assignment.items():
+        print(f"{assignment}\n{format_table(rows)}\n")
+    print(f"course total\n{format_course_table(by_assignment)}")
     return 0
 
 
@@ -174,8 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     feedback.add_argument("--student", metavar="ID", help="only this student's page (default: every graded one)")
     feedback.set_defaults(run=_feedback)
 
-    scores = sub.add_parser("scores", help="print the score table from the gradebook")
-    scores.add_argument("assignment", nargs="?", help="default: the course's first declared assignment")
+    scores = sub.add_parser("scores", help="print the score tables from the gradebook",
+                            description="Print ASSIGNMENT's score table; without one, every declared "
+                            "assignment's table and each student's course total.")
+    scores.add_argument("assignment", nargs="?", help="default: every assignment, and the course total")
     scores.set_defaults(run=_scores)
     return parser
 

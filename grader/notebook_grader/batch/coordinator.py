@@ -41,7 +41,7 @@ from notebook_grader.isolation import sandbox
 from notebook_grader.isolation.scratch import fast_temp_dir
 from notebook_grader.model import GradingOptions, GradingResult, GradingTask, Outcome
 from notebook_grader.report.progress import Progress
-from notebook_grader.report.scores import StudentScore, student_scores, write_csv
+from notebook_grader.report.scores import StudentScore, course_scores, student_scores, write_csv
 from notebook_grader.run.feedback import FeedbackRenderer
 from notebook_grader.run.grade import WorkerConfig
 from notebook_grader.run.template import build_template, submission_fingerprint
@@ -150,8 +150,9 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
                                          error=result.status == Outcome.NOT_GRADED)
             finally:
                 progress.close()
-        summary.scores = student_scores(course.db_url, assignment)
-        write_csv(summary.scores, course.root / "grades.csv")
+        by_assignment = course_scores(course.db_url, [*course.settings.assignments])
+        summary.scores = by_assignment.get(assignment) or student_scores(course.db_url, assignment)
+        write_csv(by_assignment, course.root / "grades.csv")
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
         lock.release()

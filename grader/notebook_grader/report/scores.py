@@ -1,12 +1,23 @@
-"""What the instructor reads after grading: the score table and the grades CSV."""
+"""What the instructor reads after grading: the score tables and the grades CSV.
+
+Scores are read from the gradebook's tables with two SQL queries per assignment, computed as
+nbgrader's own model computes them (``nbgrader.api``: a grade's score is its manual score if
+given, else its automatic score, plus any extra credit; code and written scores sum the grades
+of code and markdown grade cells; a submission needs manual grading if any of its grades does;
+a test checks the two agree). Reading through nbgrader's model would import nbgrader, its
+server extensions and nbconvert, which costs more than a second before the first row: this is
+what ``course scores`` and the end of every ``course grade`` print.
+"""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from nbgrader.api import Gradebook, MissingEntry
+from notebook_grader.identifiers import csv_safe, terminal_safe
 
 
 @dataclass(frozen=True)
@@ -20,6 +31,7 @@ class StudentScore:
     max_written: float
     needs_manual_grade: bool
     parts: dict[str, float | None]
+    assignment: str = ""
 
     @property
     def total(self) -> float:
@@ -30,51 +42,136 @@ class StudentScore:
         return self.max_autograded + self.max_written
 
 
+_MAXIMA = """
+SELECT gc.cell_type, SUM(gc.max_score)
+FROM grade_cells gc
+JOIN base_cell bc ON bc.id = gc.id
+JOIN notebook n ON n.id = bc.notebook_id
+JOIN assignment a ON a.id = n.assignment_id
+WHERE a.name = :assignment
+GROUP BY gc.cell_type
+"""
+
+_GRADES = """
+SELECT sa.student_id, bc.name, gc.cell_type, g.auto_score, g.manual_score, g.extra_credit,
+       g.needs_manual_grade
+FROM submitted_assignment sa
+JOIN assignment a ON a.id = sa.assignment_id
+LEFT JOIN submitted_notebook sn ON sn.assignment_id = sa.id
+LEFT JOIN grade g ON g.notebook_id = sn.id
+LEFT JOIN base_cell bc ON bc.id = g.cell_id
+LEFT JOIN grade_cells gc ON gc.id = g.cell_id
+WHERE a.name = :assignment
+"""
+
+
+def _score(auto: float | None, manual: float | None, extra: float | None) -> float:
+    """nbgrader's ``Grade.score``: manual if given, else automatic, plus extra credit; else 0."""
+    if manual is not None:
+        return float(manual) + float(extra or 0.0)
+    if auto is not None:
+        return float(auto) + float(extra or 0.0)
+    return 0.0
+
+
+def _rows(db_url: str, query: str, **params: Any) -> list[tuple[Any, ...]]:
+    from sqlalchemy import create_engine, text  # SQLAlchemy alone: no nbgrader
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(query), params)]
+    except Exception as exc:
+        if "no such table" in str(exc) or "does not exist" in str(exc):
+            return []  # a gradebook nbgrader has not set up yet: nothing graded
+        raise
+    finally:
+        engine.dispose()
+
+
 def student_scores(db_url: str, assignment: str) -> list[StudentScore]:
-    """Scores of every graded submission of ``assignment``, sorted by student id."""
-    rows = []
-    with Gradebook(db_url) as gb:
-        try:
-            submissions = gb.assignment_submissions(assignment)
-        except MissingEntry:
-            return []
-        for sub in submissions:
-            parts: dict[str, float | None] = {}
-            for nb in sub.notebooks:
-                for grade in nb.grades:
-                    graded = grade.auto_score is not None or grade.manual_score is not None
-                    parts[grade.name] = grade.score if graded else None
-            rows.append(StudentScore(
-                student=sub.student_id,
-                autograded=float(sub.code_score), max_autograded=float(sub.max_code_score),
-                written=float(sub.written_score), max_written=float(sub.max_written_score),
-                needs_manual_grade=bool(sub.needs_manual_grade), parts=parts,
-            ))
-    return sorted(rows, key=lambda r: r.student)
+    """Scores of every submission of ``assignment`` in the gradebook, sorted by student id."""
+    maxima = {cell_type: float(total or 0.0) for cell_type, total in _rows(db_url, _MAXIMA, assignment=assignment)}
+    by_student: dict[str, dict[str, Any]] = {}
+    for student, cell, cell_type, auto, manual, extra, needs_manual in _rows(db_url, _GRADES, assignment=assignment):
+        row = by_student.setdefault(student, {"code": 0.0, "markdown": 0.0, "needs": False, "parts": {}})
+        if cell is None:
+            continue  # a submission with no grade yet
+        score = _score(auto, manual, extra)
+        if cell_type in ("code", "markdown"):
+            row[cell_type] += score
+        row["needs"] = row["needs"] or bool(needs_manual)
+        graded = auto is not None or manual is not None
+        row["parts"][cell] = score if graded else None
+    return [
+        StudentScore(student=student, autograded=row["code"], max_autograded=maxima.get("code", 0.0),
+                     written=row["markdown"], max_written=maxima.get("markdown", 0.0),
+                     needs_manual_grade=row["needs"], parts=row["parts"], assignment=assignment)
+        for student, row in sorted(by_student.items())
+    ]
 
 
-def format_table(rows: list[StudentScore]) -> str:
-    """A plain-text table: autograded, written and total points per student."""
-    header = ("student", "autograded", "written", "total", "status")
-    body = []
-    for r in rows:
-        written = f"{r.written:g}/{r.max_written:g}"
-        status = "written answers to grade" if r.needs_manual_grade else "complete"
-        body.append((r.student, f"{r.autograded:g}/{r.max_autograded:g}", written,
-                     f"{r.total:g}/{r.max_total:g}", status))
+def course_scores(db_url: str, assignments: Sequence[str]) -> dict[str, list[StudentScore]]:
+    """Every assignment's scores, by assignment (in the order given)."""
+    return {assignment: student_scores(db_url, assignment) for assignment in assignments}
+
+
+def _table(header: Sequence[str], body: Iterable[Sequence[str]]) -> str:
+    body = [[terminal_safe(cell) for cell in row] for row in body]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
     line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, body)])
 
 
-def write_csv(rows: list[StudentScore], path: Path) -> None:
-    """One row per student: the totals, then every graded part's score (blank if ungraded)."""
-    parts = sorted({name for r in rows for name in r.parts})
+def format_table(rows: list[StudentScore]) -> str:
+    """A plain-text table: autograded, written and total points per student."""
+    body = []
+    for r in rows:
+        status = "written answers to grade" if r.needs_manual_grade else "complete"
+        body.append((r.student, f"{r.autograded:g}/{r.max_autograded:g}", f"{r.written:g}/{r.max_written:g}",
+                     f"{r.total:g}/{r.max_total:g}", status))
+    return _table(("student", "autograded", "written", "total", "status"), body)
+
+
+def course_totals(by_assignment: Mapping[str, list[StudentScore]]) -> dict[str, tuple[float, float]]:
+    """Each student's (points, maximum) over every assignment; a missing submission scores 0 of its maximum."""
+    maxima = {a: max((r.max_total for r in rows), default=0.0) for a, rows in by_assignment.items()}
+    students = sorted({r.student for rows in by_assignment.values() for r in rows})
+    totals = {}
+    for student in students:
+        points = sum(r.total for rows in by_assignment.values() for r in rows if r.student == student)
+        totals[student] = (points, sum(maxima.values()))
+    return totals
+
+
+def format_course_table(by_assignment: Mapping[str, list[StudentScore]]) -> str:
+    """One row per student: the total of each assignment (``-`` if not submitted) and the course total."""
+    totals = course_totals(by_assignment)
+    scores = {(r.assignment, r.student): r for rows in by_assignment.values() for r in rows}
+    body = []
+    for student, (points, maximum) in totals.items():
+        cells = [f"{scores[a, student].total:g}/{scores[a, student].max_total:g}" if (a, student) in scores else "-"
+                 for a in by_assignment]
+        body.append((student, *cells, f"{points:g}/{maximum:g}"))
+    return _table(("student", *by_assignment, "course total"), body)
+
+
+def write_csv(by_assignment: Mapping[str, list[StudentScore]], path: Path) -> None:
+    """One row per student and assignment: its totals, the student's course total, every part's score.
+
+    Part columns are named ``<assignment>/<part>`` (the same part name may occur in several
+    assignments); a part not graded is blank.
+    Text a student controls is neutralized for spreadsheets (:func:`~notebook_grader.identifiers.csv_safe`).
+    """
+    parts = sorted({f"{a}/{p}" for a, rows in by_assignment.items() for r in rows for p in r.parts})
+    totals = course_totals(by_assignment)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student_id", "autograded", "max_autograded", "written", "max_written",
-                         "total", "max_total", "needs_manual_grade", *parts])
-        for r in rows:
-            writer.writerow([r.student, r.autograded, r.max_autograded, r.written, r.max_written,
-                             r.total, r.max_total, r.needs_manual_grade,
-                             *("" if r.parts.get(p) is None else r.parts[p] for p in parts)])
+        writer.writerow(["student_id", "assignment", "autograded", "max_autograded", "written", "max_written",
+                         "total", "max_total", "needs_manual_grade", "course_total", "course_max_total", *parts])
+        for assignment, rows in by_assignment.items():
+            for r in rows:
+                own = {f"{assignment}/{p}": s for p, s in r.parts.items()}
+                writer.writerow([csv_safe(r.student), assignment, r.autograded, r.max_autograded, r.written,
+                                 r.max_written, r.total, r.max_total, r.needs_manual_grade, *totals[r.student],
+                                 *("" if own.get(p) is None else own[p] for p in parts)])
