@@ -66,11 +66,12 @@ def _nbgrader_scores(url: str, assignment: str) -> dict[str, tuple]:
         return result
 
 
+@pytest.mark.parametrize("driver", ["sqlite", "sqlite+pysqlite"])  # the standard library; SQLAlchemy
 @pytest.mark.parametrize("assignment", ["unit1", "unit2", "unknown"])
-def test_sql_scores_equal_nbgraders(tmp_path: Path, assignment: str) -> None:
+def test_sql_scores_equal_nbgraders(tmp_path: Path, assignment: str, driver: str) -> None:
     url = _gradebook(tmp_path)
     ours = {r.student: (r.autograded, r.max_autograded, r.written, r.max_written, r.needs_manual_grade, r.parts)
-            for r in student_scores(url, assignment)}
+            for r in student_scores(url.replace("sqlite:", f"{driver}:", 1), assignment)}
     assert ours == _nbgrader_scores(url, assignment)  # sums of binary fractions: exact
 
 
