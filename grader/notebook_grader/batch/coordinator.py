@@ -5,12 +5,15 @@ The coordinator (this module) and its workers share the work like this:
 1. take the gradebook's lock (:class:`~notebook_grader.storage.store.GradebookLock`): one run at a
    time per gradebook; a second one waits, then finds the work done;
 2. tidy what a killed run left, and take in a learning-management system's zip if given;
-3. build the assignment's template (:mod:`notebook_grader.run.template`) and check that the
+3. start the worker processes (:mod:`notebook_grader.batch.pool`), one per submission up to the
+   number of workers: each starts its kernel parent and warms up (:mod:`notebook_grader.run.warm_up`)
+   while the coordinator goes on;
+4. build the assignment's template (:mod:`notebook_grader.run.template`) and check that the
    sandbox works on this machine (refusing to go on without it unless told to);
-4. list the submissions under ``submitted/`` and skip those the journal says are graded,
-   unchanged, against the unchanged assignment (unless ``force``);
-5. fan the rest out to worker processes (:mod:`notebook_grader.batch.pool`), each grading one
-   submission at a time in a fresh sandboxed kernel (:mod:`notebook_grader.run.grade`);
+5. list the submissions under ``submitted/`` and skip those the journal says are graded,
+   unchanged, against the unchanged assignment (unless ``force``); hand the rest to the
+   workers, each grading one submission at a time in a fresh sandboxed kernel
+   (:mod:`notebook_grader.run.grade`);
 6. store each result as it arrives (:mod:`notebook_grader.storage.store`): files, then grades and
    journal in one transaction. The coordinator is the gradebook's only writer. A student who
    has hand grades in the gradebook (formgrader's) gets the feedback page written again from
@@ -44,7 +47,7 @@ from notebook_grader.report.progress import Progress
 from notebook_grader.report.scores import StudentScore, course_scores, student_scores, write_csv
 from notebook_grader.run.feedback import FeedbackRenderer
 from notebook_grader.run.grade import WorkerConfig
-from notebook_grader.run.template import build_template, submission_fingerprint
+from notebook_grader.run.template import assignment_imports, build_template, submission_fingerprint
 from notebook_grader.storage.store import journal, remove_leftovers, store_result, take_lock
 
 
@@ -114,45 +117,57 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
         settings = course.settings
         declared = course.assignment(assignment)
         helpers = tuple(settings.helper_packages)
-        template = build_template(course, assignment, run_dir / "template", notebooks=declared.graded,
-                                  helper_packages=helpers)
         hidden = (str(course.root), str(run_dir))
-        if options.sandboxed:
-            show = sandbox.runtime_paths([*hidden, *_home()], helpers)
-            sandbox.probe(show, hidden=str(course.root))
         limits = options.limits or default_limits(course)
         max_mb = options.max_notebook_mb if options.max_notebook_mb is not None else settings.max_notebook_mb
         grading = GradingOptions(limits=limits, sandboxed=options.sandboxed, max_notebook_mb=max_mb)
-        done = {} if options.force else journal(course.db_url, template.course_id, assignment)
-        tasks, fingerprints = [], {}
-        for student in submitted_students(course, assignment):
-            folder = course.folder("submitted", assignment, student)
-            fingerprints[student] = submission_fingerprint(folder)
-            entry = done.get(student)
-            if (entry is not None and entry.submission_fingerprint == fingerprints[student]
-                    and entry.assignment_fingerprint == template.fingerprint):
-                summary.skipped.append(student)
-                continue
-            tasks.append(GradingTask(assignment, student, folder, template.root, grading))
-        summary.workers = min(options.workers or settings.workers or os.cpu_count() or 1, len(tasks))
-        if tasks:
-            config = WorkerConfig(hidden=(*hidden, *_home()), helper_packages=helpers, sandboxed=options.sandboxed,
-                                  preload=template.imports, scratch=str(run_dir))
-            progress = Progress(len(tasks), f"grading {assignment}", enabled=options.progress)
-            renderer = FeedbackRenderer(course, scratch=run_dir)
-            try:
-                with Gradebook(course.db_url, template.course_id) as gradebook, \
-                        WorkerPool(summary.workers, config,
-                                   task_timeout=limits.submission_seconds + settings.task_margin_seconds) as pool:
-                    for result in pool.grade(tasks):
-                        _store(course, gradebook, template.fingerprint, fingerprints, result, summary, renderer)
-                        progress.advance(failed=result.status == Outcome.FAILED,
-                                         error=result.status == Outcome.NOT_GRADED)
-            finally:
-                progress.close()
-        by_assignment = course_scores(course.db_url, [*course.settings.assignments])
-        summary.scores = by_assignment.get(assignment) or student_scores(course.db_url, assignment)
-        write_csv(by_assignment, course.root / "grades.csv")
+        students = submitted_students(course, assignment)
+        workers = min(options.workers or settings.workers or os.cpu_count() or 1, len(students))
+        release = course.folder("release", assignment)
+        # The workers start now, while the template is built: each starts its kernel parent and
+        # renders the release once (run/warm_up.py), off the first submission's path.
+        config = WorkerConfig(hidden=(*hidden, *_home()), helper_packages=helpers, sandboxed=options.sandboxed,
+                              preload=assignment_imports(release, helpers), scratch=str(run_dir),
+                              warm_up=tuple(str(release / f"{nb}.ipynb") for nb in declared.graded
+                                            if (release / f"{nb}.ipynb").is_file()),
+                              config_root=str(course.root))
+        with contextlib.ExitStack() as running:
+            pool = running.enter_context(
+                WorkerPool(workers, config, task_timeout=limits.submission_seconds + settings.task_margin_seconds)
+            ) if workers else None
+            template = build_template(course, assignment, run_dir / "template", notebooks=declared.graded,
+                                      helper_packages=helpers)
+            if options.sandboxed:
+                show = sandbox.runtime_paths([*hidden, *_home()], helpers)
+                sandbox.probe(show, hidden=str(course.root))
+            done = {} if options.force else journal(course.db_url, template.course_id, assignment)
+            tasks, fingerprints = [], {}
+            for student in students:
+                folder = course.folder("submitted", assignment, student)
+                fingerprints[student] = submission_fingerprint(folder)
+                entry = done.get(student)
+                if (entry is not None and entry.submission_fingerprint == fingerprints[student]
+                        and entry.assignment_fingerprint == template.fingerprint):
+                    summary.skipped.append(student)
+                    continue
+                tasks.append(GradingTask(assignment, student, folder, template.root, grading))
+            summary.workers = min(workers, len(tasks))
+            if tasks and pool is not None:
+                progress = Progress(len(tasks), f"grading {assignment}", enabled=options.progress)
+                renderer = FeedbackRenderer(course, scratch=run_dir)
+                try:
+                    with Gradebook(course.db_url, template.course_id) as gradebook:
+                        for result in pool.grade(tasks):
+                            _store(course, gradebook, template.fingerprint, fingerprints, result, summary, renderer)
+                            progress.advance(failed=result.status == Outcome.FAILED,
+                                             error=result.status == Outcome.NOT_GRADED)
+                finally:
+                    progress.close()
+            if pool is not None:
+                pool.begin_close()  # the workers tidy up while the scores are read
+            by_assignment = course_scores(course.db_url, [*course.settings.assignments])
+            summary.scores = by_assignment.get(assignment) or student_scores(course.db_url, assignment)
+            write_csv(by_assignment, course.root / "grades.csv")
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
         lock.release()

@@ -100,6 +100,7 @@ class _Worker:
     task: GradingTask | None = None
     started: float = 0.0
     done: int = 0
+    closing: bool = False  # told to finish
 
 
 @dataclass
@@ -142,10 +143,16 @@ class WorkerPool:
         theirs.close()
         return _Worker(process=process, conn=mine)
 
-    def close(self) -> None:
+    def begin_close(self) -> None:
+        """Tell every worker to finish (it tidies up and exits); :meth:`close` waits for them."""
         for worker in self._workers:
-            with contextlib.suppress(OSError, ValueError):
-                worker.conn.send(None)
+            if not worker.closing:
+                worker.closing = True
+                with contextlib.suppress(OSError, ValueError):
+                    worker.conn.send(None)
+
+    def close(self) -> None:
+        self.begin_close()
         deadline = time.monotonic() + CLOSE_GRACE
         for worker in self._workers:
             worker.process.join(max(0.0, deadline - time.monotonic()))

@@ -67,6 +67,10 @@ class WorkerConfig:
     sandboxed: bool = True
     preload: tuple[str, ...] = ()  # modules kernels import up front
     scratch: str | None = None  # where private task folders go (default: a tmpfs if there is one)
+    #: Notebooks to render once as feedback before the first task, with the configuration in
+    #: ``config_root`` (:mod:`notebook_grader.run.warm_up`); empty: no warm-up.
+    warm_up: tuple[str, ...] = ()
+    config_root: str | None = None
 
 
 class _Runtime:
@@ -114,6 +118,10 @@ def init_worker(config: WorkerConfig) -> None:
         warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's, about its own sessions
         _runtime = _Runtime(config)
         speedups.install(scratch=str(_runtime.tmp))
+        if config.warm_up and config.config_root:
+            from notebook_grader.run.warm_up import warm_up_feedback
+
+            warm_up_feedback(config.config_root, config.warm_up)
 
 
 def close_worker() -> None:

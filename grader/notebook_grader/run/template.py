@@ -166,10 +166,7 @@ def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple
     digest.update(hashlib.sha256((dest / CONFIG_FILE).read_bytes()).digest())
     released = tuple(sorted(p.name for p in (dest / "release" / assignment).glob("*.ipynb"))) \
         if (dest / "release" / assignment).is_dir() else ()
-    imports = {name for nb in released for name in notebook_imports(dest / "release" / assignment / nb)}
-    for package in helper_packages:
-        imports |= {package} | package_imports(package)
-    imports = sorted(imports)
+    imports = list(assignment_imports(dest / "release" / assignment, helper_packages))
     template = AssignmentTemplate(root=dest, assignment=assignment, course_id=course_id, notebooks=graded,
                                   released=released, fingerprint=digest.hexdigest()[:16], imports=tuple(imports))
     (dest / TEMPLATE_FILE).write_text(json.dumps({
@@ -177,6 +174,18 @@ def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple
         "released": list(released), "fingerprint": template.fingerprint, "imports": imports,
     }, indent=1))
     return template
+
+
+def assignment_imports(release: Path, helper_packages: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """What the released notebooks in ``release`` and the ``helper_packages`` import, sorted.
+
+    The kernels import these before a student's code runs. The coordinator asks before it builds
+    the template (the workers start meanwhile); the template records the same list.
+    """
+    imports = {name for path in sorted(release.glob("*.ipynb")) for name in notebook_imports(path)}
+    for package in helper_packages:
+        imports |= {package} | package_imports(package)
+    return tuple(sorted(imports))
 
 
 def notebook_imports(path: Path) -> list[str]:
