@@ -50,15 +50,15 @@ SAMPLES = ("alice", "bob", "carol")
 ASSIGNMENT = "fisher_information"
 
 
-def build_course(dest: Path, submissions: int) -> Course:
-    """A released copy of the course with ``submissions`` copies of the samples, in turn."""
+def build_course(dest: Path, submissions: int, samples: tuple[str, ...] = SAMPLES) -> Course:
+    """A released copy of the course with ``submissions`` copies of ``samples``, in turn."""
     (dest / "source").mkdir(parents=True)
     shutil.copy2(REPO / CONFIG_FILE, dest / CONFIG_FILE)
     shutil.copytree(REPO / "source" / ASSIGNMENT, dest / "source" / ASSIGNMENT)
     course = Course(dest)
     generate_release(course, ASSIGNMENT)
     for number in range(submissions):
-        sample = SAMPLES[number % len(SAMPLES)]
+        sample = samples[number % len(samples)]
         target = course.folder("submitted", ASSIGNMENT, f"{sample}{number:03d}")
         shutil.copytree(REPO / "submitted" / sample / ASSIGNMENT, target)
     return course
