@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# The main job: build the student release, then autograde the sample submissions in
-# submitted/ into the SQLite gradebook, write feedback/ and grades.csv, print the scores.
+# The main job: build the student release of every assignment the course declares, autograde
+# the sample submissions in submitted/ into the SQLite gradebook, write feedback/ and
+# grades.csv, and print the scores of each assignment and the course totals.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
-course release fisher_information
-course grade fisher_information "$@"
+cd "$COURSE_ROOT"
+assignments=$(python -c 'from notebook_grader.course import Course; print(*Course.find().settings.assignments)')
+for assignment in $assignments; do
+    course release "$assignment"
+    course grade "$assignment" --quiet "$@"
+done
+course scores
