@@ -254,3 +254,65 @@ def test_close_after_an_error_in_the_consumer_kills_busy_workers(log: Path, monk
     assert len(_worker_pids(log)) == 2
     _assert_no_worker_left(log)
     assert time.monotonic() - started < HANG_SECONDS / 2
+
+
+# --------------------------------------------------------------------------- kernel parents started early
+
+
+@dataclass(frozen=True)
+class ParentReporter(FakeRunner):
+    """Records which kernel parent each worker was given, and whether it answers.
+
+    (Its ``init`` waits for the parent's imports, which counts against the first task's deadline:
+    the tests give a generous one.)"""
+
+    def init(self, config: WorkerConfig) -> None:
+        kernel_parent = config.kernel_parent
+        if kernel_parent is not None:
+            ready = kernel_parent.wait_ready()
+            (self.log / f"parent-{os.getpid()}").write_text(f"{kernel_parent.process.pid} {ready['event']}")
+        super().init(config)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:  # a zombie has exited: its state is Z
+        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_early_kernel_parents_go_one_to_each_worker_and_stop_with_the_pool(tmp_path: Path) -> None:
+    """Kernel parents started before the pool (batch/prestart.py): each of the first workers gets one
+    of its own, which answers it; the pool's end stops them all, and a parent nobody took stops too."""
+    from notebook_grader.isolation.kernel_manager import KernelParent, parent_env
+
+    parents = [KernelParent([], parent_env()) for _ in range(3)]
+    with WorkerPool(2, CONFIG, task_timeout=120, runner=ParentReporter(tmp_path), kernel_parents=parents) as p:
+        results = list(p.grade([_task(f"ok-{i}", tmp_path) for i in range(4)]))
+    assert len(results) == 4
+    given = sorted(f.read_text() for f in tmp_path.glob("parent-*"))
+    pids = sorted(str(k.process.pid) for k in parents[:2])
+    assert [g.split()[0] for g in given] == pids and all(g.endswith("ready") for g in given)
+    assert not any(_alive(k.process.pid) for k in parents)
+
+
+def test_a_killed_workers_early_kernel_parent_stops(tmp_path: Path) -> None:
+    """The parent's socket is held by its worker alone: when the worker dies, the parent exits at once
+    (not only when the coordinator ends), and so do its kernels."""
+    from notebook_grader.isolation.kernel_manager import KernelParent, parent_env
+
+    parents = [KernelParent([], parent_env()) for _ in range(2)]
+    with WorkerPool(2, CONFIG, task_timeout=120, runner=ParentReporter(tmp_path), kernel_parents=parents) as p:
+        list(p.grade([_task("ok-1", tmp_path), _task("ok-2", tmp_path)]))
+        worker = next(w for w in p._workers if (tmp_path / f"parent-{w.process.pid}").exists())
+        mine = int((tmp_path / f"parent-{worker.process.pid}").read_text().split()[0])
+        os.kill(worker.process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _alive(mine) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            next(k for k in parents if k.process.pid == mine).process.poll()  # reap it if it exited
+        assert not _alive(mine), "the kernel parent outlived its worker"
+        others = [k.process.pid for k in parents if k.process.pid != mine]
+        assert all(_alive(pid) for pid in others), "another worker's parent stopped too"

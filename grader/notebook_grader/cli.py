@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from notebook_grader.course import Course
 from notebook_grader.errors import CourseError
@@ -57,12 +57,26 @@ def _release(course: Course, args: argparse.Namespace) -> int:
 
 
 def _grade(course: Course, args: argparse.Namespace) -> int:
+    assignment = _assignment(course, args)
+    course.assignment(assignment)  # an undeclared assignment is refused before anything runs
+    kernel_parents = []
+    if args.zip is None:  # (a zip's submissions are counted only once it is read)
+        from notebook_grader.batch.prestart import start_kernel_parents
+
+        # started before the imports below: they import NumPy and friends on the other core meanwhile
+        kernel_parents = start_kernel_parents(course, assignment, args.workers)
+    try:
+        return _grade_with(course, args, assignment, kernel_parents)
+    finally:
+        for kernel_parent in kernel_parents:
+            kernel_parent.close()
+
+
+def _grade_with(course: Course, args: argparse.Namespace, assignment: str, kernel_parents: list[Any]) -> int:
     from notebook_grader.batch.coordinator import BatchOptions, default_limits, grade_all
     from notebook_grader.isolation.sandbox import SandboxUnavailable
     from notebook_grader.report.scores import format_table
 
-    assignment = _assignment(course, args)
-    course.assignment(assignment)  # an undeclared assignment is refused before anything runs
     limits = default_limits(course)
     for name, value in (("cell_seconds", args.cell_timeout), ("submission_seconds", args.timeout),
                         ("memory_mb", args.memory_mb)):
@@ -71,7 +85,7 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
     options = BatchOptions(force=args.force, workers=args.workers, sandboxed=not args.no_sandbox, limits=limits,
                            max_notebook_mb=args.max_notebook_mb, zip=args.zip, progress=not args.quiet)
     try:
-        summary = grade_all(course, assignment, options=options)
+        summary = grade_all(course, assignment, options=options, kernel_parents=kernel_parents)
     except SandboxUnavailable as exc:
         print(f"course: cannot grade: the sandbox does not work on this machine: {exc}\n"
               "Fix that (see the README), or run with --no-sandbox to grade WITHOUT isolation: "

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,16 +38,19 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from notebook_grader.batch.pool import WorkerPool
+from notebook_grader.batch.prestart import planned_workers, submitted_students
 from notebook_grader.batch.zip_intake import collect_zip
 from notebook_grader.course import Course
 from notebook_grader.isolation import sandbox
+from notebook_grader.isolation.kernel_manager import KernelParent
 from notebook_grader.isolation.scratch import fast_temp_dir
 from notebook_grader.model import GradingOptions, GradingResult, GradingTask, Outcome
 from notebook_grader.report.progress import Progress
 from notebook_grader.report.scores import StudentScore, course_scores, student_scores, write_csv
 from notebook_grader.run.feedback import FeedbackRenderer
 from notebook_grader.run.grade import WorkerConfig
-from notebook_grader.run.template import assignment_imports, build_template, submission_fingerprint
+from notebook_grader.run.imports import assignment_imports
+from notebook_grader.run.template import build_template, submission_fingerprint
 from notebook_grader.storage.store import journal, remove_leftovers, store_result, take_lock
 
 
@@ -86,22 +89,19 @@ class BatchSummary:
         return len(self.graded) + len(self.failed)
 
 
-def submitted_students(course: Course, assignment: str) -> list[str]:
-    """Students with a folder for ``assignment`` under ``submitted/``, sorted."""
-    submitted = course.root / "submitted"
-    if not submitted.is_dir():
-        return []
-    return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir() and not p.name.startswith("."))
-
-
 def default_limits(course: Course) -> sandbox.Limits:
     """The limits of one submission, from the course's grading settings."""
     return course.settings.limits()
 
 
 def grade_all(course: Course, assignment: str, *, force: bool = False, options: BatchOptions | None = None,
-              notify: Callable[[str], None] | None = None) -> BatchSummary:
-    """Grade, write feedback for and export every submission of ``assignment`` (see the module)."""
+              notify: Callable[[str], None] | None = None,
+              kernel_parents: Sequence[KernelParent] = ()) -> BatchSummary:
+    """Grade, write feedback for and export every submission of ``assignment`` (see the module).
+
+    ``kernel_parents``, started early by the caller (:mod:`notebook_grader.batch.prestart`), go to the
+    first workers; the run stops the ones it does not use.
+    """
     options = options or BatchOptions(force=force)
     options.force = options.force or force
     say = notify or (lambda message: print(message, file=sys.stderr))
@@ -122,7 +122,7 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
         max_mb = options.max_notebook_mb if options.max_notebook_mb is not None else settings.max_notebook_mb
         grading = GradingOptions(limits=limits, sandboxed=options.sandboxed, max_notebook_mb=max_mb)
         students = submitted_students(course, assignment)
-        workers = min(options.workers or settings.workers or os.cpu_count() or 1, len(students))
+        workers = planned_workers(course, assignment, options.workers)
         release = course.folder("release", assignment)
         # The workers start now, while the template is built: each starts its kernel parent and
         # renders the release once (run/warm_up.py), off the first submission's path.
@@ -133,7 +133,8 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
                               config_root=str(course.root))
         with contextlib.ExitStack() as running:
             pool = running.enter_context(
-                WorkerPool(workers, config, task_timeout=limits.submission_seconds + settings.task_margin_seconds)
+                WorkerPool(workers, config, task_timeout=limits.submission_seconds + settings.task_margin_seconds,
+                           kernel_parents=kernel_parents)
             ) if workers else None
             template = build_template(course, assignment, run_dir / "template", notebooks=declared.graded,
                                       helper_packages=helpers)
@@ -169,6 +170,8 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
             summary.scores = by_assignment.get(assignment) or student_scores(course.db_url, assignment)
             write_csv(by_assignment, course.root / "grades.csv")
     finally:
+        for kernel_parent in kernel_parents:  # any the pool did not take (or no pool ran)
+            kernel_parent.close()
         shutil.rmtree(run_dir, ignore_errors=True)
         lock.release()
         summary.seconds = time.monotonic() - started

@@ -27,11 +27,12 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
+from notebook_grader.isolation.kernel_manager import KernelParent
 from notebook_grader.model import GradingResult, GradingTask, Outcome
 from notebook_grader.run import grade
 from notebook_grader.run.grade import WorkerConfig
@@ -76,9 +77,12 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _worker_main(conn: Connection, runner: WorkerRunner, config: WorkerConfig, parent: int, max_tasks: int) -> None:
+def _worker_main(conn: Connection, runner: WorkerRunner, config: WorkerConfig, parent: int, max_tasks: int,
+                 not_mine: tuple[KernelParent, ...] = ()) -> None:
     _die_with_parent(parent)
     os.setsid()  # a Ctrl-C in the terminal reaches the coordinator only; it stops the workers
+    for kernel_parent in not_mine:  # sockets of parents meant for later workers, inherited by the fork
+        kernel_parent.forget()
     runner.init(config)
     try:
         for _ in range(max_tasks):
@@ -117,7 +121,7 @@ class WorkerPool:
     """
 
     def __init__(self, workers: int, config: WorkerConfig, *, task_timeout: float, max_tasks: int = 500,
-                 runner: WorkerRunner | None = None) -> None:
+                 runner: WorkerRunner | None = None, kernel_parents: Sequence[KernelParent] = ()) -> None:
         self.size = max(1, workers)
         self.config = config
         self.runner: WorkerRunner = runner if runner is not None else Grader()
@@ -125,6 +129,9 @@ class WorkerPool:
         self.max_tasks = max_tasks
         self._context = multiprocessing.get_context("fork")
         self._workers: list[_Worker] = []
+        # Kernel parents started before the pool (batch/prestart.py): the first workers take one each.
+        self._spare = list(kernel_parents)
+        self._given: list[KernelParent] = []
 
     def __enter__(self) -> WorkerPool:
         for _ in range(self.size):
@@ -136,11 +143,17 @@ class WorkerPool:
 
     def _start(self) -> _Worker:
         mine, theirs = self._context.Pipe()
+        kernel_parent = self._spare.pop(0) if self._spare else None
+        config = self.config if kernel_parent is None else replace(self.config, kernel_parent=kernel_parent)
         process = self._context.Process(target=_worker_main,
-                                        args=(theirs, self.runner, self.config, os.getpid(), self.max_tasks),
+                                        args=(theirs, self.runner, config, os.getpid(), self.max_tasks,
+                                              tuple(self._spare)),
                                         daemon=True, name="course-grade-worker")
         process.start()
         theirs.close()
+        if kernel_parent is not None:
+            kernel_parent.hand_over()  # the worker holds its only socket now
+            self._given.append(kernel_parent)
         return _Worker(process=process, conn=mine)
 
     def begin_close(self) -> None:
@@ -161,6 +174,10 @@ class WorkerPool:
                 worker.process.join()
             worker.conn.close()
         self._workers.clear()
+        for kernel_parent in (*self._spare, *self._given):  # unused ones stop; used ones are reaped
+            kernel_parent.close()
+        self._spare.clear()
+        self._given.clear()
 
     def grade(self, tasks: Iterable[GradingTask]) -> Iterator[GradingResult]:
         """Grade ``tasks``; yield each result (a NOT_GRADED result if a task could not be graded).

@@ -120,7 +120,12 @@ class KernelParent:
             return self._exits[supervisor]
 
     def close(self) -> None:
-        """Stop the parent (it exits when its socket closes; its kernels die with it)."""
+        """Stop the parent (it exits when its socket closes; its kernels die with it).
+
+        Also reaps a parent this process started and then gave to a worker (:meth:`hand_over`),
+        once that worker has gone. In the worker itself the wait returns at once: it is not the
+        parent's parent, and the parent exits when the worker's socket closes.
+        """
         with contextlib.suppress(OSError):
             self._sock.close()
         try:
@@ -128,6 +133,21 @@ class KernelParent:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+    def hand_over(self) -> None:
+        """After forking the worker that will use this parent: drop this process's end of the socket.
+
+        The parent exits when its socket's last holder closes it, so only its worker may hold it.
+        Started early (by the coordinator, while it imports and builds the template), a parent is
+        forked into its worker with the socket; :meth:`close` later reaps its process here.
+        """
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    def forget(self) -> None:
+        """In a forked worker: drop an inherited socket of another worker's parent (see :meth:`hand_over`)."""
+        with contextlib.suppress(OSError):
+            self._sock.close()
 
     def _note(self, message: dict[str, Any]) -> None:
         if message.get("event") == "exit":

@@ -38,7 +38,7 @@ def hidden_paths(config: Config) -> tuple[str, ...]:
 @contextlib.contextmanager
 def standalone_kernels(config: Config) -> Iterator[KernelSettings]:
     """Kernel settings for one notebook, with a kernel parent of its own (see the module)."""
-    from notebook_grader.run.template import package_imports
+    from notebook_grader.run.imports import package_imports
 
     settings = grading_settings(config)
     work = Path(tempfile.mkdtemp(prefix="nbgrader-sandbox-", dir=fast_temp_dir()))

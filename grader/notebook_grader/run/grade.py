@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,8 @@ class WorkerConfig:
     #: ``config_root`` (:mod:`notebook_grader.run.warm_up`); empty: no warm-up.
     warm_up: tuple[str, ...] = ()
     config_root: str | None = None
+    #: A kernel parent started before the worker (it came with the fork); None: start one.
+    kernel_parent: KernelParent | None = field(default=None, compare=False, repr=False)
 
 
 class _Runtime:
@@ -78,7 +80,7 @@ class _Runtime:
         self.config = config
         base = config.scratch or fast_temp_dir()
         self.tmp = Path(tempfile.mkdtemp(prefix="w", dir=base))
-        self.kernel_parent = KernelParent(list(config.preload), parent_env())
+        self.kernel_parent = config.kernel_parent or KernelParent(list(config.preload), parent_env())
         self._show: tuple[str, ...] | None = None
         self._configs: dict[Path, Config] = {}
         self._expected: dict[tuple[Path, str], ExpectedCells] = {}

@@ -21,23 +21,21 @@ assignment regrades submissions graded before the change.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 from nbgrader.api import Base, Gradebook, MissingEntry
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from notebook_grader.course import CONFIG_FILE, Course
 from notebook_grader.errors import CourseError
+from notebook_grader.run.imports import assignment_imports
 
 TEMPLATE_FILE = "template.json"
 
@@ -174,58 +172,6 @@ def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple
         "released": list(released), "fingerprint": template.fingerprint, "imports": imports,
     }, indent=1))
     return template
-
-
-def assignment_imports(release: Path, helper_packages: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """What the released notebooks in ``release`` and the ``helper_packages`` import, sorted.
-
-    The kernels import these before a student's code runs. The coordinator asks before it builds
-    the template (the workers start meanwhile); the template records the same list.
-    """
-    imports = {name for path in sorted(release.glob("*.ipynb")) for name in notebook_imports(path)}
-    for package in helper_packages:
-        imports |= {package} | package_imports(package)
-    return tuple(sorted(imports))
-
-
-def notebook_imports(path: Path) -> list[str]:
-    """The modules a notebook's code cells import (absolute imports, best effort).
-
-    ``from scipy import special`` counts ``scipy.special`` too: it may be a module.
-    """
-    try:
-        nb = nbformat.read(path, as_version=4)
-    except Exception:
-        return []
-    return sorted({name for cell in nb.cells if cell.cell_type == "code" for name in source_imports(cell.source)})
-
-
-def source_imports(source: str) -> set[str]:
-    """The absolute imports anywhere in Python ``source`` (inside functions too)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names if alias.name != "*")
-    return names
-
-
-def package_imports(name: str) -> set[str]:
-    """What an installed package's own modules import (the helpers import some lazily)."""
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        return set()
-    found: set[str] = set()
-    for folder in spec.submodule_search_locations:
-        for path in Path(folder).rglob("*.py"):
-            found |= source_imports(path.read_text(errors="replace"))
-    return {module for module in found if not module.startswith(name)}
 
 
 def submission_fingerprint(folder: Path) -> str:

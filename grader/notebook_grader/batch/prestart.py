@@ -1,0 +1,41 @@
+"""Kernel parents started first, while ``course grade`` imports nbgrader and builds the template.
+
+A worker's kernel parent imports what every kernel will need (NumPy, SciPy, Matplotlib, the
+course's helpers: a second or two), and the first submission cannot run before it is ready.
+Started by the worker, it would begin only after the coordinator has imported nbgrader and
+forked the workers; started here, from the command line before those imports (this module and
+what it needs import in a few tenths of a second), it does its imports on the other core
+meanwhile. The pool gives one to each of its first workers (:class:`~notebook_grader.batch.pool.WorkerPool`);
+a worker started later (a recycled one) starts its own.
+"""
+
+from __future__ import annotations
+
+import os
+
+from notebook_grader.course import Course
+from notebook_grader.isolation.kernel_manager import KernelParent, parent_env
+from notebook_grader.run.imports import assignment_imports
+
+
+def submitted_students(course: Course, assignment: str) -> list[str]:
+    """Students with a folder for ``assignment`` under ``submitted/``, sorted."""
+    submitted = course.root / "submitted"
+    if not submitted.is_dir():
+        return []
+    return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir() and not p.name.startswith("."))
+
+
+def planned_workers(course: Course, assignment: str, requested: int | None = None) -> int:
+    """How many workers a run starts: as requested, else the course's setting, else one per CPU;
+    never more than there are submissions."""
+    wanted = requested or course.settings.workers or os.cpu_count() or 1
+    return min(wanted, len(submitted_students(course, assignment)))
+
+
+def start_kernel_parents(course: Course, assignment: str, requested: int | None = None) -> list[KernelParent]:
+    """One kernel parent per planned worker, importing what the assignment's kernels import."""
+    helpers = tuple(course.settings.helper_packages)
+    preload = list(assignment_imports(course.folder("release", assignment), helpers))
+    env = parent_env()
+    return [KernelParent(preload, env) for _ in range(planned_workers(course, assignment, requested))]
