@@ -113,7 +113,7 @@ def assert_shows_hand_grade(course: Course) -> None:
 def assert_csv_agrees(course: Course) -> None:
     with open(course.root / "grades.csv") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
-    assert float(rows[STUDENT][HAND_GRADED]) == HAND_SCORE
+    assert float(rows[STUDENT][f"{ASSIGNMENT}/{HAND_GRADED}"]) == HAND_SCORE
     assert float(rows[STUDENT]["written"]) == HAND_SCORE
 
 
