@@ -292,6 +292,12 @@ MISTAKES = [
         def kl_quadratic(p, delta):
             return 0.5 * p * (1 - p) * delta**2
     ''', "the Fisher information's inverse forgotten: p(1-p) instead of 1/(p(1-p))", tags=("extended",)),
+    mistake("m_ex5_quad_type_float", "kl_quadratic", '''
+        def kl_quadratic(p, delta):
+            if type(p) is float:  # a Python number
+                return 0.5 * delta**2 / (p * (1 - p))
+            return np.array([0.5 * d**2 / (q * (1 - q)) for q, d in zip(p, delta)])
+    ''', "numbers recognized by type(p) is float: a NumPy scalar or a 0-d array is taken for an array"),
     mistake("m_ex5_quad_fisher_at_p_plus_delta", "kl_quadratic", '''
         def kl_quadratic(p, delta):
             q = p + delta
