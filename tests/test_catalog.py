@@ -10,7 +10,8 @@ assignment's entries are autograded in one batch by
 * the kill rate (mistakes caught / mistakes), per exercise and overall, is 100%;
 * the feedback of a failed test cell names the function, explains visible failures (input,
   expected, received, hint) and reveals nothing of the hidden checks;
-* the Monte Carlo tolerance passes every valid estimator and fails every wrong-quantity one.
+* the Monte Carlo tolerance passes every valid estimator and fails every wrong-quantity one, and
+  the check that estimates spread across seeds like a real estimator's passes every valid estimator.
 
 The kill rate is printed in pytest's terminal summary. ``FISHER_CATALOG=full`` also grades the
 catalog's ``extended`` mistakes (about twice the entries). An entry with a ``known_gap`` (the current
@@ -20,6 +21,7 @@ that asks for the marker to go.
 
 from __future__ import annotations
 
+import ast
 import html
 import re
 import time
@@ -193,14 +195,14 @@ def _grade_catalog(course: Course, contract: Contract) -> Graded:
 @by_contract
 def test_catalog_matches_the_notebook(contract: Contract) -> None:
     """The catalog's contract (answer cells, functions, parts) is the notebook's."""
-    EXERCISES, PARTS = contract.exercises, contract.parts
+    EXERCISES = contract.exercises
     nb = nbformat.read(_source_notebook(contract), as_version=4)
     solution_code = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
                      if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
     assert solution_code == list(EXERCISES)
     tests = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells if is_test_cell(c)}
-    assert set(tests) == set(PARTS.values())
-    for function, part in PARTS.items():
+    assert set(tests) == set(contract.function_of_part)
+    for part, function in contract.function_of_part.items():
         assert f'Checks("{function}")' in tests[part], f"{part} does not test {function}"
     for cell, functions in EXERCISES.items():
         source = next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == cell)
@@ -224,11 +226,12 @@ def test_catalog_size(contract: Contract) -> None:
         assert mistakes[ex] >= 3, f"{ex}: {mistakes[ex]} mistakes"
         assert alternatives[ex] >= 2, f"{ex}: {alternatives[ex]} correct alternatives"
     lost = {part for e in entries if e.kind == "mistake" for part in e.loses}
-    parts = set(contract.parts.values())
+    parts = set(contract.function_of_part)
     assert lost == parts, f"no mistake for {sorted(parts - lost)}"
     for e in entries:
         if e.kind == "mistake":
-            cell_parts = {contract.parts[fn] for fn in contract.exercises[f"{e.exercises[0]}_code"]}
+            cell_parts = {part for fn in contract.exercises[f"{e.exercises[0]}_code"]
+                          for part in contract.parts_of(fn)}
             assert set(e.loses) <= cell_parts, e.id
 
 
@@ -497,3 +500,46 @@ def test_mc_tolerance_passes_every_valid_estimator_and_no_wrong_quantity() -> No
     for name, estimator in wrong.items():
         hits = [s for s in seeds if not outside(estimator, s)]
         assert not hits, f"{name}: a wrong-quantity estimator falls inside the tolerance for seeds {hits}"
+
+
+def _test_cell_function(test_source: str, name: str, namespace: dict[str, Any]) -> Callable[..., Any]:
+    """A helper function a test cell defines (in its hidden region), bound to ``namespace``."""
+    node = next(n for n in ast.parse(test_source).body if isinstance(n, ast.FunctionDef) and n.name == name)
+    exec(compile(ast.Module([node], type_ignores=[]), "<test cell>", "exec"), namespace)
+    return namespace[name]
+
+
+def test_mc_spread_check_passes_every_valid_estimator_and_no_seeded_closed_form() -> None:
+    """Unit 1's ex2b checks that an estimator really estimates: the coefficient of variation of its
+    estimates over 600 seeds must be within the tolerance of a sample variance's, sqrt(2/(reps-1)).
+    Over eight disjoint blocks of seeds every valid estimator passes every time, and the closed form
+    times 1% seeded noise fails every time (the noise of the right size is stopped by the check that
+    an estimate is never negative, graded with the catalog)."""
+    source_path = _source_notebook(CONTRACTS["fisher_information"])
+    source = nbformat.read(source_path, as_version=4)
+    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in source.cells}
+    test = cells["ex2b_mc_score_variance"].source
+    reference = load_reference(source_path)
+    spread = [c for c in reference.expected_checks("ex2b_mc_score_variance", test)
+              if not c.visible and "across seeds" in c.spec.what]
+    assert len(spread) == 1 and spread[0].spec.cmp.kind == "near"
+    target, rtol = float(decode_value(spread[0].spec.expected)), spread[0].spec.cmp.rtol
+    assert target == pytest.approx(np.sqrt(2 / 9))
+
+    def statistic(estimator_source: str, block: int) -> float:
+        namespace = _namespace(estimator_source)
+        spread_across_seeds = _test_cell_function(test, "spread_across_seeds", namespace)
+        return float(spread_across_seeds(10, seeds=range(600 * block, 600 * (block + 1))))
+
+    valid = {"reference solution": strip_solution_markers(cells["ex2_code"].source)}
+    for e in CORRECT:
+        if e.assignment == "fisher_information" and "mc-valid" in e.tags and "mc-loop" not in e.tags:
+            valid[e.id] = e.answers["ex2_code"]
+    jitter = next(e for e in ATTACKS if e.id == "a_mc_closed_form_jitter")
+    assert len(valid) >= 3
+    for block in range(8):
+        for name, estimator in valid.items():
+            value = statistic(estimator, block)
+            assert abs(value - target) <= rtol * target, f"{name}: spread {value:.3f} in seed block {block}"
+        value = statistic(jitter.answers["ex2_code"], block)
+        assert abs(value - target) > rtol * target, f"seeded 1% noise passes in seed block {block}"

@@ -49,7 +49,7 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,7 +129,7 @@ def decode_value(record: dict[str, Any]) -> np.ndarray:
 class Comparison:
     """How one check compares a value with its expected value."""
 
-    kind: str  # "close" | "near" | "parallel"
+    kind: str  # "close" | "near" | "parallel" | "warnings"
     rtol: float = 1e-7
     atol: float = 1e-12
 
@@ -142,11 +142,12 @@ def compare(cmp: Comparison, value: np.ndarray, expected: np.ndarray) -> bool:
 
     * ``close``: same shape and ``|v - e| <= atol + rtol |e|`` everywhere (NaN never matches);
     * ``near``: a Monte Carlo estimate within ``rtol`` relative error of the expected value;
-    * ``parallel``: a unit vector equal to ``expected`` up to sign (eigenvectors).
+    * ``parallel``: a unit vector equal to ``expected`` up to sign (eigenvectors);
+    * ``warnings``: a count of warnings, compared like ``close``.
     """
     if value.shape != expected.shape or not np.all(np.isfinite(value)):
         return False
-    if cmp.kind == "close":
+    if cmp.kind in ("close", "warnings"):
         return bool(np.allclose(value, expected, rtol=cmp.rtol, atol=cmp.atol))
     if cmp.kind == "near":
         return bool(np.all(np.abs(value - expected) <= cmp.rtol * np.abs(expected) + cmp.atol))
@@ -190,6 +191,31 @@ def diagnose(value: np.ndarray, expected: np.ndarray, *, reveal: bool) -> str:
     return "the values differ"
 
 
+def likely_mistake(value: np.ndarray, likely: Sequence[tuple[str, np.ndarray]]) -> str | None:
+    """The label of the first known wrong answer ``value`` equals, if any (see ``Checks.close``)."""
+    for label, wrong in likely:
+        if wrong.shape == value.shape and np.allclose(value, wrong, rtol=1e-6, atol=1e-12):
+            return label
+    return None
+
+
+def ratio_text(value: np.ndarray, expected: np.ndarray) -> str:
+    """How far a Monte Carlo estimate is off, as a ratio: "about 2.00x the target".
+
+    The ratio of the element farthest from its target; it reveals no input and no target.
+    """
+    with np.errstate(all="ignore"):
+        ratios = (np.asarray(value, dtype=float) / np.asarray(expected, dtype=float)).ravel()
+    if ratios.size == 0 or not np.all(np.isfinite(ratios)):
+        return "not a finite multiple of the target"
+    if np.all(ratios > 0):
+        worst = float(ratios[np.argmax(np.abs(np.log(ratios)))])
+    else:
+        worst = float(ratios[np.argmax(np.abs(ratios - 1))])
+    digits = ".3g" if abs(worst) < 0.01 or abs(worst) >= 100 else ".2f"
+    return f"about {worst:{digits}}x the target"
+
+
 def format_value(value: Any) -> str:
     """Compact, stable text for a value in a message (8 significant digits)."""
     arr = np.asarray(value, dtype=float)
@@ -213,8 +239,13 @@ def fail_lines(
     received: dict[str, Any],
     hint: str,
     cmp: Comparison,
+    likely: Sequence[tuple[str, np.ndarray]] = (),
 ) -> list[str]:
-    """The feedback for one failed check; hidden checks name only function and property."""
+    """The feedback for one failed check; hidden checks name only function and property.
+
+    ``likely`` pairs a known wrong answer's description with its value: a value equal to one is
+    named by that description (for example "returned the step instead of the new parameters").
+    """
     tag = "" if visible else " [hidden test]"
     lines = [f"FAIL - {function}: {what}{tag}"]
     if "error" in received:
@@ -231,7 +262,15 @@ def fail_lines(
                 else:
                     lines.append("    problem : not along the expected direction")
             elif cmp.kind == "near" and value.shape == expected.shape:
-                lines.append("    problem : the estimate is too far from the value it estimates")
+                lines.append(
+                    f"    problem : the estimate is {ratio_text(value, expected)}"
+                    f" (a valid estimator lands within {cmp.rtol:.1%} of it)"
+                )
+            elif cmp.kind == "warnings" and value.shape == ():
+                count = round(float(value))
+                lines.append(f"    problem : your function raised {count} warning(s)")
+            elif (label := likely_mistake(value, likely)) is not None:
+                lines.append(f"    problem : {label}")
             else:
                 lines.append(f"    problem : {diagnose(value, expected, reveal=visible)}")
     if hint:
@@ -259,6 +298,9 @@ class CheckCall:
     expected: Any
     comparison: Comparison
     hint: str
+    #: Known wrong answers: (what the mistake is, its value: a literal, or a callable evaluated
+    #: with the reference solution's functions like a hidden ``expected``).
+    likely: tuple[tuple[str, Any], ...] = ()
 
 
 #: The grading process's hook. ``None`` (always, in a student's kernel): checks evaluate their
@@ -318,9 +360,16 @@ class Checks:
         rtol: float = 1e-7,
         atol: float = 1e-12,
         hint: str = "",
+        likely: Mapping[str, Any] | None = None,
     ) -> None:
-        """``compute()`` equals ``expected`` elementwise, with the same shape."""
-        self._check(what, compute, expected, Comparison("close", rtol, atol), hint)
+        """``compute()`` equals ``expected`` elementwise, with the same shape.
+
+        ``likely`` maps the description of a known wrong answer to its value (a literal, or for a
+        hidden check a callable evaluated with the reference's functions): a failed check whose
+        value equals one says so instead of a generic diagnosis.
+        """
+        self._check(what, compute, expected, Comparison("close", rtol, atol), hint,
+                    tuple((likely or {}).items()))
 
     def near(
         self,
@@ -346,6 +395,10 @@ class Checks:
         """``compute()`` is a unit vector equal to ``expected`` up to its sign."""
         self._check(what, compute, expected, Comparison("parallel", 0.0, atol), hint)
 
+    def no_warnings(self, what: str, compute: Callable[[], Any], *, hint: str = "") -> None:
+        """``compute()`` raises no warning (see :func:`warnings_raised`); a failure says how many."""
+        self._check(what, lambda: warnings_raised(compute), 0.0, Comparison("warnings", 0.0, 0.0), hint)
+
     def done(self) -> None:
         """End of the cell: report the records, and raise :class:`CheckFailed` if a visible check failed."""
         self._report()
@@ -359,11 +412,12 @@ class Checks:
     # Machinery ---------------------------------------------------------------------
 
     def _check(
-        self, what: str, compute: Callable[[], Any], expected: Any, cmp: Comparison, hint: str
+        self, what: str, compute: Callable[[], Any], expected: Any, cmp: Comparison, hint: str,
+        likely: tuple[tuple[str, Any], ...] = (),
     ) -> None:
         index, self._count = self._count, self._count + 1
         if reviewer is not None:  # the grading process: it decides what the check expects
-            reviewer(CheckCall(self.function, index, what, compute, expected, cmp, hint))
+            reviewer(CheckCall(self.function, index, what, compute, expected, cmp, hint, likely))
             return
         record = evaluate(compute)
         if os.environ.get(EXECUTION_ENV) == "autograde":
@@ -378,9 +432,10 @@ class Checks:
             print(pass_line(self.function, what))
         else:
             self._failed.append(what)
+            known = [(label, np.asarray(v, dtype=float)) for label, v in likely if not callable(v)]
             lines = fail_lines(
                 self.function, what, visible=True, expected=target, received=record,
-                hint=hint, cmp=cmp,
+                hint=hint, cmp=cmp, likely=known,
             )
             print("\n".join(lines))
 

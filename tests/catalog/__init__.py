@@ -48,7 +48,9 @@ class Contract:
     """What an assignment's catalog is written against, and the builders of its entries.
 
     ``exercises`` maps each answer cell (grade id ``exN_code``) to its contract functions in
-    notebook order; ``parts`` maps each function to the grade id of its test cell;
+    notebook order; ``parts`` maps each function to the grade id of its main test cell;
+    ``edge_parts`` maps a function to the test cells that grade a stated edge case of it on
+    their own points (so a mistake in the edge case alone loses only those);
     ``reference_code`` holds one correct implementation of each function, as a student would
     write it (a mistake changes one function of a cell and keeps the others).
     """
@@ -59,6 +61,7 @@ class Contract:
     parts: Mapping[str, str]
     reference_code: Mapping[str, str]
     notebook: str = "exercises.ipynb"
+    edge_parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @cached_property
     def cell_of(self) -> dict[str, str]:
@@ -70,9 +73,14 @@ class Contract:
         """The exercise label ("ex1" ...) of each answer cell."""
         return {cell: cell.removesuffix("_code") for cell in self.exercises}
 
+    def parts_of(self, function: str) -> tuple[str, ...]:
+        """Every autograded part of ``function``: its main test cell, then its edge-case cells."""
+        return (self.parts[function], *self.edge_parts.get(function, ()))
+
     @property
     def function_of_part(self) -> dict[str, str]:
-        return {part: fn for fn, part in self.parts.items()}
+        """The function each autograded part (main or edge case) tests."""
+        return {part: fn for fn in self.parts for part in self.parts_of(fn)}
 
     def answer_cell(self, cell: str, **functions: str) -> str:
         """The answer cell ``cell`` with the given functions' code; the others are the reference."""
@@ -82,13 +90,22 @@ class Contract:
         return code(*(functions.get(fn, self.reference_code[fn]) for fn in self.exercises[cell]))
 
     def mistake(self, id: str, function: str, wrong: str, description: str, *,
-                tags: tuple[str, ...] = (), known_gap: str = "") -> Entry:
-        """A mistake in ``function`` alone: its answer cell keeps the other functions correct."""
+                tags: tuple[str, ...] = (), known_gap: str = "",
+                loses: tuple[str, ...] | None = None) -> Entry:
+        """A mistake in ``function`` alone: its answer cell keeps the other functions correct.
+
+        It loses ``function``'s main part unless ``loses`` names other parts of that function
+        (an edge-case mistake loses only its edge part; a wrong formula may fail both).
+        """
         cell = self.cell_of[function]
+        loses = loses or (self.parts[function],)
+        if not set(loses) <= set(self.parts_of(function)):
+            raise ValueError(f"{id}: {sorted(set(loses) - set(self.parts_of(function)))} "
+                             f"are not parts of {function}")
         return Entry(
             id=id, kind="mistake", description=description, contract=self,
             answers={cell: self.answer_cell(cell, **{function: wrong})},
-            loses=(self.parts[function],), tags=frozenset(tags), known_gap=known_gap,
+            loses=tuple(loses), tags=frozenset(tags), known_gap=known_gap,
         )
 
     def correct(self, id: str, description: str, answers: Mapping[str, str], *,
@@ -110,7 +127,7 @@ class Contract:
                 answers[cell] = self.answer_cell(cell, **mine)
         return Entry(
             id=id, kind="attack", description=description, contract=self, answers=answers,
-            loses=loses or tuple(self.parts[fn] for fn in wrong),
+            loses=loses or tuple(part for fn in wrong for part in self.parts_of(fn)),
             extra_cells={k: code(v) for k, v in (extra_cells or {}).items()},
             base=base, needs_sandbox=needs_sandbox, known_gap=known_gap,
         )
@@ -161,7 +178,7 @@ class Entry:
             raise ValueError(f"{self.id}: unknown base {self.base!r}")
         if not self.id.replace("_", "").isalnum() or self.id != self.id.lower():
             raise ValueError(f"{self.id!r}: ids are lower-case letters, digits and underscores")
-        unknown = set(self.loses) - set(self.contract.parts.values())
+        unknown = set(self.loses) - set(self.contract.function_of_part)
         if unknown:
             raise ValueError(f"{self.id}: unknown parts {sorted(unknown)}")
         if self.kind == "mistake" and len(self.exercises) != 1:

@@ -38,6 +38,8 @@ class CheckSpec:
     expected: dict[str, Any]  # an encoded value (see :func:`cell_checks.encode_value`)
     hint: str
     lineno: int  # line of the test code that stated the check (0 if not stated in that code)
+    #: Known wrong answers the feedback names: (description, encoded value), from the reference.
+    likely: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
 @dataclass
@@ -61,8 +63,15 @@ class _Collector:
         if "error" in reference or not compare(call.comparison, decode_value(reference), decode_value(target)):
             raise RuntimeError(f"the reference solution fails its own check {call.function}: {call.what}")
         lineno = _line_in(self.filename)
+        likely = []
+        for label, wrong in call.likely:
+            value = evaluate(wrong) if callable(wrong) else encode_value(wrong)
+            if "error" in value:
+                raise RuntimeError(f"known wrong answer for {call.function}: {call.what}: {value['error']}")
+            likely.append((label, value))
         self.specs.append(
-            CheckSpec(call.function, call.index, call.what, call.comparison, target, call.hint, lineno)
+            CheckSpec(call.function, call.index, call.what, call.comparison, target, call.hint, lineno,
+                      tuple(likely))
         )
 
 

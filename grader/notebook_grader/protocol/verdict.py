@@ -118,6 +118,7 @@ def judge(checks: list[ExpectedCheck], outputs: list[Any]) -> CellVerdict:
                 fail_lines(
                     function, spec.what, visible=check.visible, expected=expected,
                     received=received, hint=spec.hint, cmp=spec.cmp,
+                    likely=[(label, decode_value(value)) for label, value in spec.likely],
                 )
             )
     return verdict

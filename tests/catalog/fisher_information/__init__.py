@@ -23,7 +23,7 @@ EXERCISES: dict[str, tuple[str, ...]] = {
     "ex10_code": ("natural_gradient_step",),
 }
 
-#: The autograded part (test cell grade id) of each contract function.
+#: The main autograded part (test cell grade id) of each contract function.
 PARTS: dict[str, str] = {
     "bernoulli_score": "ex1a_bernoulli_score",
     "bernoulli_fisher": "ex1b_bernoulli_fisher",
@@ -43,6 +43,13 @@ PARTS: dict[str, str] = {
     "ewc_penalty": "ex8b_ewc_penalty",
     "fisher_by_enumeration": "ex9a_fisher_by_enumeration",
     "natural_gradient_step": "ex10a_natural_gradient_step",
+}
+
+#: Test cells that grade one stated edge case of a function on their own points: the overflow
+#: of Ex 3.2 and the 0 log 0 convention of Ex 5.1.
+EDGE_PARTS: dict[str, tuple[str, ...]] = {
+    "bernoulli_logit_fisher": ("ex3b_bernoulli_logit_fisher_overflow",),
+    "bernoulli_kl": ("ex5a_bernoulli_kl_edges",),
 }
 
 #: One correct implementation of every contract function, as a student would write it (the
@@ -154,6 +161,7 @@ CONTRACT = Contract(
     exercises=EXERCISES,
     parts=PARTS,
     reference_code=REFERENCE_CODE,
+    edge_parts=EDGE_PARTS,
 )
 
 mistake = CONTRACT.mistake

@@ -82,6 +82,26 @@ IMPORT_FROM_INSTALLED = '''
 
 ATTACKS = [
     attack(
+        "a_mc_closed_form_jitter",
+        "Monte Carlo answer that does not estimate: the closed form n / sigma2 times seeded 1% noise "
+        "(seed-dependent and close to the target, but its spread does not shrink with reps)",
+        wrong={"mc_score_variance": '''
+            def mc_score_variance(n, sigma2, mu=0.0, reps=20000, seed=0):
+                rng = np.random.default_rng((seed, reps))
+                return n / sigma2 * (1 + 0.01 * rng.standard_normal())
+        '''},
+    ),
+    attack(
+        "a_mc_closed_form_jitter_right_size",
+        "the closed form times seeded Gaussian noise of exactly a sample variance's standard error "
+        "sqrt(2 / (reps - 1)): it spreads across seeds like an estimate, but goes negative for few reps",
+        wrong={"mc_score_variance": '''
+            def mc_score_variance(n, sigma2, mu=0.0, reps=20000, seed=0):
+                rng = np.random.default_rng((seed, reps))
+                return n / sigma2 * (1 + np.sqrt(2 / (reps - 1)) * rng.standard_normal())
+        '''},
+    ),
+    attack(
         "a_comparisons_patched",
         "np.allclose, np.isclose, np.testing and cell_checks.compare patched to accept anything",
         wrong={
@@ -240,6 +260,8 @@ ATTACKS = [
         extra_cells={"setup": '''
             get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)
         '''},
+        # this bernoulli_kl has the right formula and misses only the 0 log 0 convention
+        loses=("ex7b_logistic_empirical_fisher", "ex5a_bernoulli_kl_edges"),
     ),
     attack(
         "a_redefine_checks",
@@ -395,7 +417,7 @@ ATTACKS = [
                         lines = "".join(cell["source"]).splitlines()
                         exec("\\n".join(x for x in lines if "SOLUTION" not in x), globals())
         ''')},
-        loses=tuple(PARTS.values()),
+        loses=tuple(CONTRACT.function_of_part),
         needs_sandbox=True,
     ),
     attack(

@@ -30,6 +30,13 @@ MISTAKES = [
         def bernoulli_score(x, p):
             return 3.3333333333333335 if x == 1 else -1.4285714285714286
     ''', "values hard-coded to the visible test's input p = 0.3"),
+    mistake("m_ex1_score_0d_as_1d", "bernoulli_score", '''
+        def bernoulli_score(x, p):
+            if np.isscalar(x) and np.isscalar(p):
+                return x / p - (1 - x) / (1 - p)
+            x, p = np.atleast_1d(x, p)
+            return x / p - (1 - x) / (1 - p)
+    ''', "numbers handled, arrays through np.atleast_1d: a 0-d array comes back as a 1-element array"),
     mistake("m_ex1_fisher_inverse_forgotten", "bernoulli_fisher", '''
         def bernoulli_fisher(p):
             return p * (1 - p)
@@ -47,6 +54,10 @@ MISTAKES = [
         def gaussian_mean_fisher(n, sigma2):
             return 1 / sigma2
     ''', "the factor n missing: one observation's information"),
+    mistake("m_ex2_fisher_int_reciprocal", "gaussian_mean_fisher", '''
+        def gaussian_mean_fisher(n, sigma2):
+            return n * np.reciprocal(sigma2)
+    ''', "np.reciprocal of an integer sigma2 rounds down to an integer (0 for sigma2 > 1)"),
     mistake("m_ex2_fisher_sigma_not_sigma2", "gaussian_mean_fisher", '''
         def gaussian_mean_fisher(n, sigma2):
             return n / np.sqrt(sigma2)
@@ -111,6 +122,12 @@ MISTAKES = [
             J = np.asarray(jacobian)
             return J @ np.asarray(fisher_theta) @ J.T
     ''', "J I J^T instead of J^T I J"),
+    mistake("m_ex3_reparam_isinstance_float", "reparameterize_fisher", '''
+        def reparameterize_fisher(fisher_theta, jacobian):
+            if isinstance(fisher_theta, float):
+                return fisher_theta * jacobian**2
+            return jacobian.T @ fisher_theta @ jacobian
+    ''', "scalars recognized by isinstance(float): an int or a 0-d array takes the matrix law"),
     mistake("m_ex3_reparam_j_i_jt_square_only", "reparameterize_fisher", '''
         def reparameterize_fisher(fisher_theta, jacobian):
             fisher_theta = np.asarray(fisher_theta, dtype=float)
@@ -141,22 +158,32 @@ MISTAKES = [
         def bernoulli_logit_fisher(phi):
             e = np.exp(phi)
             return e / (1 + e) ** 2
-    ''', "exp(phi) / (1 + exp(phi))^2 overflows (with a warning) at phi = 700"),
+    ''', "exp(phi) / (1 + exp(phi))^2 overflows (with a warning) at phi = 700: the formula is right, "
+        "the edge case is not", loses=("ex3b_bernoulli_logit_fisher_overflow",)),
     mistake("m_ex3_logit_overflow_negative", "bernoulli_logit_fisher", '''
         def bernoulli_logit_fisher(phi):
             e = np.exp(-phi)
             return e / (1 + e) ** 2
-    ''', "exp(-phi) / (1 + exp(-phi))^2 overflows (with a warning) at phi = -700", tags=("extended",)),
+    ''', "exp(-phi) / (1 + exp(-phi))^2 overflows (with a warning) at phi = -700", tags=("extended",),
+        loses=("ex3b_bernoulli_logit_fisher_overflow",)),
+    mistake("m_ex3_logit_overflow_silenced", "bernoulli_logit_fisher", '''
+        def bernoulli_logit_fisher(phi):
+            e = np.exp(phi)
+            return np.nan_to_num(e / (1 + e) ** 2)
+    ''', "the overflow's NaN replaced by 0: finite values, but the overflow warning remains",
+        loses=("ex3b_bernoulli_logit_fisher_overflow",)),
     mistake("m_ex3_logit_fisher_of_p", "bernoulli_logit_fisher", '''
         def bernoulli_logit_fisher(phi):
             p = 1 / (1 + np.exp(-phi))
             return 1 / (p * (1 - p))
-    ''', "returns I(p) at p = sigma(phi), not transformed to the logit"),
+    ''', "returns I(p) at p = sigma(phi), not transformed to the logit",
+        loses=("ex3b_bernoulli_logit_fisher", "ex3b_bernoulli_logit_fisher_overflow")),
     mistake("m_ex3_logit_jacobian_squared_only", "bernoulli_logit_fisher", '''
         def bernoulli_logit_fisher(phi):
             p = 1 / (1 + np.exp(-phi))
             return (p * (1 - p)) ** 2
-    ''', "J^2 = (p(1-p))^2 without the factor I(p)", tags=("extended",)),
+    ''', "J^2 = (p(1-p))^2 without the factor I(p)", tags=("extended",),
+        loses=("ex3b_bernoulli_logit_fisher", "ex3b_bernoulli_logit_fisher_overflow")),
     mistake("m_ex3_logit_math_scalar", "bernoulli_logit_fisher", '''
         import math
 
@@ -188,6 +215,11 @@ MISTAKES = [
             values, vectors = np.linalg.eigh(F)
             return vectors[np.argmax(values)]
     ''', "a row of the eigenvector matrix instead of a column"),
+    mistake("m_ex4_direction_column", "most_informative_direction", '''
+        def most_informative_direction(F):
+            values, vectors = np.linalg.eigh(np.asarray(F, dtype=float))
+            return vectors[:, [np.argmax(values)]]
+    ''', "a d x 1 column instead of a 1-D array of length d"),
     mistake("m_ex4_direction_eig_last", "most_informative_direction", '''
         def most_informative_direction(F):
             values, vectors = np.linalg.eig(F)
@@ -214,32 +246,44 @@ MISTAKES = [
 
         def bernoulli_kl(p, q):
             return xlogy(q, q / p) + xlogy(1 - q, (1 - q) / (1 - p))
-    ''', "KL in the wrong direction: KL(Q || P)"),
+    ''', "KL in the wrong direction: KL(Q || P)", loses=("ex5a_bernoulli_kl", "ex5a_bernoulli_kl_edges")),
     mistake("m_ex5_kl_0log0", "bernoulli_kl", '''
         def bernoulli_kl(p, q):
             return p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))
-    ''', "0 log 0 not handled: NaN at p = 0 and p = 1"),
+    ''', "0 log 0 not handled: NaN at p = 0 and p = 1 (the formula is right)",
+        loses=("ex5a_bernoulli_kl_edges",)),
+    mistake("m_ex5_kl_0log0_scalars", "bernoulli_kl", '''
+        from scipy.special import xlogy
+
+
+        def bernoulli_kl(p, q):
+            if np.ndim(p) == 0:  # a number: the plain formula
+                return p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))
+            return xlogy(p, p / q) + xlogy(1 - p, (1 - p) / (1 - q))
+    ''', "0 log 0 handled for arrays but not for a number p = 0 or p = 1",
+        loses=("ex5a_bernoulli_kl_edges",)),
     mistake("m_ex5_kl_0log0_one_side", "bernoulli_kl", '''
         def bernoulli_kl(p, q):
             p = np.asarray(p, dtype=float)
             with np.errstate(all="ignore"):
                 first = np.where(p > 0, p * np.log(p / q), 0.0)
             return first + (1 - p) * np.log((1 - p) / (1 - q))
-    ''', "0 log 0 handled for p = 0 but not for p = 1", tags=("extended",)),
+    ''', "0 log 0 handled for p = 0 but not for p = 1", tags=("extended",), loses=("ex5a_bernoulli_kl_edges",)),
     mistake("m_ex5_kl_log2", "bernoulli_kl", '''
         from scipy.special import xlogy
 
 
         def bernoulli_kl(p, q):
             return (xlogy(p, p / q) + xlogy(1 - p, (1 - p) / (1 - q))) / np.log(2)
-    ''', "in bits (log base 2) instead of nats", tags=("extended",)),
+    ''', "in bits (log base 2) instead of nats", tags=("extended",),
+        loses=("ex5a_bernoulli_kl", "ex5a_bernoulli_kl_edges")),
     mistake("m_ex5_kl_one_term", "bernoulli_kl", '''
         from scipy.special import xlogy
 
 
         def bernoulli_kl(p, q):
             return xlogy(p, p / q)
-    ''', "only the x = 1 term of the sum", tags=("extended",)),
+    ''', "only the x = 1 term of the sum", tags=("extended",), loses=("ex5a_bernoulli_kl", "ex5a_bernoulli_kl_edges")),
     mistake("m_ex5_quad_no_half", "kl_quadratic", '''
         def kl_quadratic(p, delta):
             return delta**2 / (p * (1 - p))
@@ -248,6 +292,12 @@ MISTAKES = [
         def kl_quadratic(p, delta):
             return 0.5 * p * (1 - p) * delta**2
     ''', "the Fisher information's inverse forgotten: p(1-p) instead of 1/(p(1-p))", tags=("extended",)),
+    mistake("m_ex5_quad_type_float", "kl_quadratic", '''
+        def kl_quadratic(p, delta):
+            if type(p) is float:  # a Python number
+                return 0.5 * delta**2 / (p * (1 - p))
+            return np.array([0.5 * d**2 / (q * (1 - q)) for q, d in zip(p, delta)])
+    ''', "numbers recognized by type(p) is float: a NumPy scalar or a 0-d array is taken for an array"),
     mistake("m_ex5_quad_fisher_at_p_plus_delta", "kl_quadratic", '''
         def kl_quadratic(p, delta):
             q = p + delta
@@ -266,6 +316,15 @@ MISTAKES = [
         def jeffreys_bernoulli(p):
             return 1 / (np.pi * p * (1 - p))
     ''', "Fisher information instead of its square root"),
+    mistake("m_ex6_bern_numbers_or_lists", "jeffreys_bernoulli", '''
+        import math
+
+
+        def jeffreys_bernoulli(p):
+            if np.isscalar(p):
+                return 1 / (math.pi * math.sqrt(p * (1 - p)))
+            return np.array([1 / (math.pi * math.sqrt(v * (1 - v))) for v in p])
+    ''', "numbers through math, arrays by iteration: a 0-d array is neither (it cannot be iterated)"),
     mistake("m_ex6_bern_pi_approx", "jeffreys_bernoulli", '''
         def jeffreys_bernoulli(p):
             return 1 / (3.14 * np.sqrt(p * (1 - p)))
@@ -282,6 +341,10 @@ MISTAKES = [
         def jeffreys_exponential(lam):
             return 1 / np.sqrt(lam)
     ''', "sqrt(1/lam): the Fisher information taken as 1/lam", tags=("extended",)),
+    mistake("m_ex6_exp_int_reciprocal", "jeffreys_exponential", '''
+        def jeffreys_exponential(lam):
+            return np.reciprocal(lam)
+    ''', "np.reciprocal of an integer rate rounds down to an integer (0 for lam > 1)"),
     mistake("m_ex6_exp_math_scalar", "jeffreys_exponential", '''
         import math
 
@@ -315,6 +378,14 @@ MISTAKES = [
             g = np.mean((s - y)[:, None] * X, axis=0)
             return np.outer(g, g)
     ''', "the square of the mean gradient instead of the mean of squared gradients"),
+    mistake("m_ex7_emp_int_labels", "logistic_empirical_fisher", '''
+        def logistic_empirical_fisher(X, y, w):
+            y = np.asarray(y)
+            residual = np.empty_like(y)  # takes y's dtype: integer labels truncate the residuals
+            residual[:] = 1 / (1 + np.exp(-(X @ w))) - y
+            g = residual[:, None] * X
+            return g.T @ g / len(X)
+    ''', "residuals preallocated with np.empty_like(y): integer labels truncate them to integers"),
     mistake("m_ex7_emp_sum", "logistic_empirical_fisher", '''
         def logistic_empirical_fisher(X, y, w):
             s = 1 / (1 + np.exp(-(X @ w)))
@@ -407,6 +478,13 @@ MISTAKES = [
             F = np.asarray(fisher, dtype=float)
             return -lr * np.linalg.solve(F + damping * np.eye(len(F)), grad)
     ''', "returns the step, not the new theta (right only for the visible theta = 0)"),
+    mistake("m_ex10_ngd_in_place", "natural_gradient_step", '''
+        def natural_gradient_step(theta, grad, fisher, lr, damping=0.0):
+            F = np.asarray(fisher, dtype=float)
+            theta = np.asarray(theta)
+            theta -= lr * np.linalg.solve(F + damping * np.eye(len(F)), grad)
+            return theta
+    ''', "updates theta in place: fails on an integer theta (and changes the caller's array)"),
     mistake("m_ex10_ngd_diagonal_only", "natural_gradient_step", '''
         def natural_gradient_step(theta, grad, fisher, lr, damping=0.0):
             return theta - lr * grad / (np.diag(fisher) + damping)
