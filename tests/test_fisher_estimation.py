@@ -90,7 +90,8 @@ def test_mc_tolerance_passes_valid_estimators_and_no_wrong_quantity() -> None:
     reference and every correct alternative every time, and rejects every wrong-quantity estimator."""
     source = nbformat.read(SOURCE, as_version=4)
     cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in source.cells}
-    near = [c for c in load_reference(SOURCE).expected_checks("ex2b_mc_mle_variance", cells["ex2b_mc_mle_variance"].source)
+    test_code = cells["ex2b_mc_mle_variance"].source
+    near = [c for c in load_reference(SOURCE).expected_checks("ex2b_mc_mle_variance", test_code)
             if c.visible and c.spec.cmp.kind == "near"]
     assert len(near) == 1
     expected, rtol = float(decode_value(near[0].spec.expected)), near[0].spec.cmp.rtol
