@@ -16,12 +16,13 @@ import numpy as np
 import pytest
 
 from fisher_helpers import check_close, check_true
-from tests.catalog.fisher_information import PARTS
+from tests.catalog import contracts
 from tests.course_copy import HELPER_PACKAGES, REPO
 
 pytestmark = pytest.mark.unit
 
-EXERCISES = REPO / "source" / "fisher_information" / "exercises.ipynb"
+#: Every unit's graded exercises notebook: a helper package must hold no answer to any of them.
+EXERCISES = sorted((REPO / "source").glob("*/exercises.ipynb"))
 
 
 def test_check_close_passes_equal_values(capsys: pytest.CaptureFixture[str]) -> None:
@@ -70,15 +71,18 @@ def test_check_true_refuses_ambiguous_arrays() -> None:
 # --------------------------------------------------------------------------- no answers installed
 
 
-def contract_functions(notebook: Path = EXERCISES) -> set[str]:
-    """The functions the exercises ask for: every ``def name(`` of the source notebook's solution cells."""
-    nb = nbformat.read(notebook, as_version=4)
-    return {
-        name
-        for cell in nb.cells
-        if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("solution")
-        for name in re.findall(r"^\s*def\s+(\w+)\s*\(", cell.source, flags=re.MULTILINE)
-    }
+def contract_functions(notebooks: Path | list[Path] = EXERCISES) -> set[str]:
+    """The functions the exercises ask for: every ``def name(`` of the source notebooks' solution cells."""
+    found = set()
+    for notebook in [notebooks] if isinstance(notebooks, Path) else notebooks:
+        nb = nbformat.read(notebook, as_version=4)
+        found |= {
+            name
+            for cell in nb.cells
+            if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("solution")
+            for name in re.findall(r"^\s*def\s+(\w+)\s*\(", cell.source, flags=re.MULTILINE)
+        }
+    return found
 
 
 def package_modules(package: str) -> list[ModuleType]:
@@ -105,8 +109,14 @@ def answers_held(modules: list[ModuleType], contract: set[str]) -> list[str]:
     return held
 
 
-def test_contract_is_read_from_the_exercises_notebook() -> None:
-    assert contract_functions() == set(PARTS)
+@pytest.mark.parametrize("assignment", sorted(contracts()))
+def test_contract_is_read_from_the_exercises_notebook(assignment: str) -> None:
+    contract = contracts()[assignment]
+    assert contract_functions(REPO / "source" / assignment / contract.notebook) == set(contract.parts)
+
+
+def test_every_unit_s_exercises_are_guarded() -> None:
+    assert {p.parent.name for p in EXERCISES} == set(contracts())
 
 
 @pytest.mark.parametrize("package", HELPER_PACKAGES)
