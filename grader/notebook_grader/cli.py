@@ -83,7 +83,8 @@ def _grade_with(course: Course, args: argparse.Namespace, assignment: str, kerne
         if value is not None:
             limits = replace(limits, **{name: value})
     options = BatchOptions(force=args.force, workers=args.workers, sandboxed=not args.no_sandbox, limits=limits,
-                           max_notebook_mb=args.max_notebook_mb, zip=args.zip, progress=not args.quiet)
+                           max_notebook_mb=args.max_notebook_mb, zip=args.zip, progress=not args.quiet,
+                           scheduler=args.scheduler)
     try:
         summary = grade_all(course, assignment, options=options, kernel_parents=kernel_parents)
     except SandboxUnavailable as exc:
@@ -171,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("assignment", nargs="?", help="default: the course's first declared assignment")
     grade.add_argument("--force", action="store_true", help="regrade submissions graded before too")
     grade.add_argument("--workers", type=int, metavar="N", help="grading processes (default: one per CPU)")
+    grade.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="grade on this Dask scheduler's workers instead of this machine (each started with "
+                       "`dask worker tcp://HOST:PORT --nthreads 1` in the course's environment)")
     grade.add_argument("--zip", type=Path, metavar="FILE",
                        help="first take submissions from a learning-management system's zip download "
                        "(as `nbgrader zip_collect`)")

@@ -6,7 +6,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from notebook_grader.course import Course
 from notebook_grader.errors import CourseError
-from notebook_grader.storage.store import GradebookLock, lock_path
+from notebook_grader.storage.store import take_lock
 
 
 class ReleaseFailed(CourseError):
@@ -39,8 +39,7 @@ def generate_release(course: Course, assignment: str) -> None:
     """
     if not course.folder("source", assignment).is_dir():
         raise ReleaseFailed(f"no source/{assignment} folder in {course.root}")
-    lock = GradebookLock(lock_path(course.db_url, course.root))
-    lock.acquire(wait=True)  # never rewrite the gradebook under a running `course grade`
+    lock, _ = take_lock(course.db_url, course.root)  # never rewrite the gradebook under a running `course grade`
     try:
         _refuse_if_grades_would_be_lost(course, assignment)
         result = course.api().generate_assignment(assignment, force=True, create=True)

@@ -13,7 +13,9 @@ The coordinator (this module) and its workers share the work like this:
 5. list the submissions under ``submitted/`` and skip those the journal says are graded,
    unchanged, against the unchanged assignment (unless ``force``); hand the rest to the
    workers, each grading one submission at a time in a fresh sandboxed kernel
-   (:mod:`notebook_grader.run.grade`);
+   (:mod:`notebook_grader.run.grade`). Given a Dask scheduler, the workers are its
+   (:mod:`notebook_grader.batch.dask_runner`), connected and checked first of all, so that an
+   unusable cluster stops the run before anything is written;
 6. store each result as it arrives (:mod:`notebook_grader.storage.store`): files, then grades and
    journal in one transaction. The coordinator is the gradebook's only writer. A student who
    has hand grades in the gradebook (formgrader's) gets the feedback page written again from
@@ -33,6 +35,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
@@ -53,6 +56,9 @@ from notebook_grader.run.imports import assignment_imports
 from notebook_grader.run.template import build_template, submission_fingerprint
 from notebook_grader.storage.store import journal, remove_leftovers, store_result, take_lock
 
+if TYPE_CHECKING:
+    from notebook_grader.batch.dask_runner import DaskRunner
+
 
 @dataclass
 class BatchOptions:
@@ -66,6 +72,8 @@ class BatchOptions:
     zip: Path | None = None
     progress: bool = True
     wait_for_lock: bool = True
+    scheduler: Any = None  # a Dask scheduler's address (or a cluster object): grade there, not here
+    max_tasks: int = 500  # tasks a worker grades before it is replaced by a fresh one
 
 
 @dataclass
@@ -108,21 +116,35 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
     warnings.filterwarnings("ignore", category=SAWarning)  # nbgrader's, about its own sessions
     started = time.monotonic()
     summary = BatchSummary(sandboxed=options.sandboxed)
-    lock, summary.waited_seconds = take_lock(course.db_url, course.root, wait=options.wait_for_lock, say=say)
+    settings = course.settings
+    helpers = tuple(settings.helper_packages)
+    cluster: DaskRunner | None = None
+    try:
+        if options.scheduler is not None:
+            from notebook_grader.batch.dask_runner import DaskRunner
+
+            cluster = DaskRunner.connect(options.scheduler, helpers, sandboxed=options.sandboxed)
+        lock, summary.waited_seconds = take_lock(course.db_url, course.root, wait=options.wait_for_lock, say=say)
+    except BaseException:
+        for kernel_parent in kernel_parents:
+            kernel_parent.close()
+        if cluster is not None:
+            cluster.close()
+        raise
     run_dir = _run_dir()
     try:
         remove_leftovers(course.root, assignment)
         if options.zip is not None:
             summary.collected = collect_zip(course, assignment, options.zip)
-        settings = course.settings
         declared = course.assignment(assignment)
-        helpers = tuple(settings.helper_packages)
         hidden = (str(course.root), str(run_dir))
         limits = options.limits or default_limits(course)
         max_mb = options.max_notebook_mb if options.max_notebook_mb is not None else settings.max_notebook_mb
         grading = GradingOptions(limits=limits, sandboxed=options.sandboxed, max_notebook_mb=max_mb)
         students = submitted_students(course, assignment)
         workers = planned_workers(course, assignment, options.workers)
+        if cluster is not None:
+            workers = min(cluster.size, len(students))
         release = course.folder("release", assignment)
         # The workers start now, while the template is built: each starts its kernel parent and
         # renders the release once (run/warm_up.py), off the first submission's path.
@@ -134,11 +156,11 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
         with contextlib.ExitStack() as running:
             pool = running.enter_context(
                 WorkerPool(workers, config, task_timeout=limits.submission_seconds + settings.task_margin_seconds,
-                           kernel_parents=kernel_parents)
-            ) if workers else None
+                           kernel_parents=kernel_parents, max_tasks=options.max_tasks)
+            ) if workers and cluster is None else None
             template = build_template(course, assignment, run_dir / "template", notebooks=declared.graded,
                                       helper_packages=helpers)
-            if options.sandboxed:
+            if options.sandboxed and cluster is None:  # a cluster's workers were checked when it was connected
                 show = sandbox.runtime_paths([*hidden, *_home()], helpers)
                 sandbox.probe(show, hidden=str(course.root))
             done = {} if options.force else journal(course.db_url, template.course_id, assignment)
@@ -153,12 +175,16 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
                     continue
                 tasks.append(GradingTask(assignment, student, folder, template.root, grading))
             summary.workers = min(workers, len(tasks))
-            if tasks and pool is not None:
+            runner: WorkerPool | DaskRunner | None = pool
+            if tasks and cluster is not None:
+                cluster.start(template.root, template.imports, max_tasks=options.max_tasks)
+                runner = running.enter_context(cluster)
+            if tasks and runner is not None:
                 progress = Progress(len(tasks), f"grading {assignment}", enabled=options.progress)
                 renderer = FeedbackRenderer(course, scratch=run_dir)
                 try:
                     with Gradebook(course.db_url, template.course_id) as gradebook:
-                        for result in pool.grade(tasks):
+                        for result in runner.grade(tasks):
                             _store(course, gradebook, template.fingerprint, fingerprints, result, summary, renderer)
                             progress.advance(failed=result.status == Outcome.FAILED,
                                              error=result.status == Outcome.NOT_GRADED)
@@ -174,6 +200,8 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
             kernel_parent.close()
         shutil.rmtree(run_dir, ignore_errors=True)
         lock.release()
+        if cluster is not None:
+            cluster.close()
         summary.seconds = time.monotonic() - started
     return summary
 

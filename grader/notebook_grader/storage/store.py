@@ -1,14 +1,15 @@
 """Store grading results in the course: the gradebook, the autograded and feedback files.
 
 Only the coordinator of a ``course grade`` run calls this, and only one run at a time does
-(:class:`GradebookLock`), so the gradebook has a single writer.
+(:class:`GradebookLock`, or on a PostgreSQL gradebook an advisory lock, see
+:mod:`notebook_grader.storage.database`), so the gradebook has a single writer.
 
 Nothing is lost or stored twice when the grader is killed at any moment:
 
 * a result's files are written to a temporary folder next to their destination, then moved
   into place (a rename), so a folder is either the old one or the new one;
 * its grades, comments and late penalty, and the journal entry that says the submission is
-  done, are committed in one SQLite transaction, after the files. A run that was killed
+  done, are committed in one database transaction, after the files. A run that was killed
   before the commit leaves the submission not done: the next run grades it again and
   overwrites the same rows (nbgrader keys them by student, notebook and cell, so there is
   never a second copy);
@@ -49,6 +50,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import text
 
 from notebook_grader.model import GradingResult, Outcome
+from notebook_grader.storage.database import AdvisoryLock, ensure_schema, is_postgresql
 from notebook_grader.storage.gradebook_rows import ByCell, submission_grades_and_comments
 
 JOURNAL = "course_grade_journal"
@@ -117,24 +119,42 @@ class GradebookLock:
 
 
 def take_lock(db_url: str, root: Path, *, wait: bool = True,
-              say: Callable[[str], None] | None = None) -> tuple[GradebookLock, float]:
+              say: Callable[[str], None] | None = None) -> tuple[GradebookLock | AdvisoryLock, float]:
     """The gradebook's lock, and the seconds spent waiting for the command that held it.
 
     ``course grade`` and ``course feedback`` both write the course's files and gradebook: one
     at a time. Without ``wait``, a held lock raises :class:`GradebookBusy`; with it, ``say``
     tells the user whom they wait for.
     """
-    lock = GradebookLock(lock_path(db_url, root))
-    if lock.acquire(wait=False):
-        return lock, 0.0
-    holder = lock.holder()
-    if not wait:
-        raise GradebookBusy(f"another `course grade` (pid {holder}) is grading with this gradebook")
-    if say is not None:
-        say(f"another `course grade` (pid {holder}) is grading with this gradebook; waiting for it")
-    started = time.monotonic()
-    lock.acquire(wait=True)
-    return lock, time.monotonic() - started
+    lock = open_lock(db_url, root)
+    waited = 0.0
+    if not lock.acquire(wait=False):
+        holder = lock.holder()
+        if not wait:
+            lock.release()
+            raise GradebookBusy(f"another `course grade` (pid {holder}) is grading with this gradebook")
+        if say is not None:
+            say(f"another `course grade` (pid {holder}) is grading with this gradebook; waiting for it")
+        started = time.monotonic()
+        lock.acquire(wait=True)
+        waited = time.monotonic() - started
+    if isinstance(lock, AdvisoryLock):
+        try:
+            ensure_schema(db_url, extra=(_JOURNAL_SCHEMA,))  # by the lock's holder: once, by one process
+        except BaseException:
+            lock.release()
+            raise
+    return lock, waited
+
+
+def open_lock(db_url: str, root: Path) -> GradebookLock | AdvisoryLock:
+    """The (not yet taken) lock of the gradebook ``db_url``: a file lock, or PostgreSQL's advisory lock.
+
+    A URL the grader does not support is refused here, before anything is opened or written.
+    """
+    if is_postgresql(db_url):
+        return AdvisoryLock(db_url)
+    return GradebookLock(lock_path(db_url, root))
 
 
 def lock_path(db_url: str, root: Path) -> Path:
@@ -248,9 +268,12 @@ def _journal_done(gb: Gradebook, result: GradingResult, submission_fingerprint: 
                   assignment_fingerprint: str) -> None:
     """Record (in the open transaction) that ``result``'s submission is graded and stored."""
     gb.db.execute(text(
-        f"INSERT OR REPLACE INTO {JOURNAL} (assignment, student, submission_fingerprint, "
+        f"INSERT INTO {JOURNAL} (assignment, student, submission_fingerprint, "
         "assignment_fingerprint, status, reason, graded_at, seconds) "
-        "VALUES (:a, :s, :sf, :af, :st, :r, :t, :sec)"), {
+        "VALUES (:a, :s, :sf, :af, :st, :r, :t, :sec) "
+        "ON CONFLICT (assignment, student) DO UPDATE SET submission_fingerprint = excluded.submission_fingerprint, "
+        "assignment_fingerprint = excluded.assignment_fingerprint, status = excluded.status, "
+        "reason = excluded.reason, graded_at = excluded.graded_at, seconds = excluded.seconds"), {
             "a": result.assignment, "s": result.student, "sf": submission_fingerprint,
             "af": assignment_fingerprint, "st": Outcome(result.status).value,
             "r": "; ".join(result.problems) or None,
