@@ -12,7 +12,8 @@ The course's ``c.CourseDirectory.db_url`` names the gradebook. Two kinds are sup
   (:func:`ensure_schema`): nbgrader creates missing tables whenever it opens a gradebook, and
   two processes doing so at once on an empty PostgreSQL database collide.
 
-Anything else (another database, ``postgresql://`` without the driver, a typo) is refused with
+(SQLAlchemy 2.1 takes ``postgresql://`` to mean psycopg too.) Anything else (another database,
+another PostgreSQL driver, a typo) is refused with
 one line before anything is opened: :func:`check_db_url`.
 """
 
