@@ -38,7 +38,7 @@ from notebook_grader.cli import main
 from notebook_grader.course import Course
 from notebook_grader.release import generate_release
 from notebook_grader.report.scores import student_scores
-from tests.catalog import all_entries
+from tests.catalog import contracts
 from tests.course_copy import ASSIGNMENT, release_notebook, source_notebook
 from tests.faults.courses import course_command, course_env, new_course, released_course, run_course
 from tests.support.servers import DaskServers, PostgresServer, free_port, postgres_unavailable
@@ -52,7 +52,7 @@ SLOW_SECONDS = 3.0  # a slow student's extra cell: long enough for a kill to lan
 #: test_catalog.py; here it shows that the engines agree on right, wrong and hostile submissions
 #: alike, within the CI budget: every fourteenth mistake (exercises 1, 3 and 7), one correct
 #: alternative and two attacks (patched comparisons, forged check records).
-CATALOG = all_entries()
+CATALOG = contracts()[ASSIGNMENT].entries()
 CATALOG_SUBSET = ([e for e in CATALOG if e.kind == "mistake"][::14] + [e for e in CATALOG if e.kind == "correct"][1:2]
                   + [e for e in CATALOG if e.kind == "attack"][:2])
 MAX_TASKS = 3  # the cluster's workers are recycled after this many tasks in the comparison
