@@ -60,7 +60,8 @@ def _grade(course: Course, args: argparse.Namespace) -> int:
     assignment = _assignment(course, args)
     course.assignment(assignment)  # an undeclared assignment is refused before anything runs
     kernel_parents = []
-    if args.zip is None:  # (a zip's submissions are counted only once it is read)
+    if args.zip is None and args.scheduler is None:  # (a zip's submissions are counted only once it is read;
+        # a cluster's workers have kernel parents of their own)
         from notebook_grader.batch.prestart import start_kernel_parents
 
         # started before the imports below: they import NumPy and friends on the other core meanwhile
