@@ -121,7 +121,7 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
         limits = options.limits or default_limits(course)
         max_mb = options.max_notebook_mb if options.max_notebook_mb is not None else settings.max_notebook_mb
         grading = GradingOptions(limits=limits, sandboxed=options.sandboxed, max_notebook_mb=max_mb)
-        students = submitted_students(course, assignment)
+        students = submitted_students(course, assignment, refused=summary.errors)
         workers = planned_workers(course, assignment, options.workers)
         release = course.folder("release", assignment)
         # The workers start now, while the template is built: each starts its kernel parent and
