@@ -1,4 +1,4 @@
-"""The autograded notebook made inert (``notebook_grader.pipeline.sanitize``)."""
+"""The autograded notebook made inert and bounded (``notebook_grader.pipeline.sanitize``), and the output budget."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ import nbformat
 import pytest
 from nbconvert import HTMLExporter
 
-from notebook_grader.pipeline.sanitize import markdown_literal, sanitize_markdown, sanitize_notebook
+from notebook_grader.pipeline.sandboxed_execute import _size
+from notebook_grader.pipeline.sanitize import (
+    cap_size,
+    markdown_literal,
+    notebook_bytes,
+    sanitize_markdown,
+    sanitize_notebook,
+)
 from tests.faults.hostile import MARK, live_script
 
 pytestmark = pytest.mark.unit
@@ -77,3 +84,25 @@ def test_outputs_and_metadata_are_made_inert() -> None:
     assert "application/javascript" not in first[1].data and "removed by the autograder" in first[1].data["text/plain"]
     assert first[4].metadata == {"image/png": {"height": 5}}
     assert "widgets" not in nb.metadata
+
+
+def test_the_autograded_notebook_is_capped_student_outputs_first() -> None:
+    test_cell = nbformat.v4.new_code_cell("checks.done()", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="Autograder: 3 of 3 checks passed")])
+    test_cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "locked": True, "points": 1}
+    own = [nbformat.v4.new_code_cell("print(x)", outputs=[nbformat.v4.new_output("stream", name="stdout",
+                                                                                 text="x" * (1 << 20))])
+           for _ in range(5)]
+    nb = nbformat.v4.new_notebook(cells=[*own, test_cell])
+    assert cap_size(nb, 16 << 20) == []
+    notes = cap_size(nb, 2 << 20)
+    assert notes and notebook_bytes(nb) <= 2 << 20
+    assert test_cell.outputs[0].text == "Autograder: 3 of 3 checks passed"
+
+
+def test_every_field_of_a_message_counts_against_the_budget() -> None:
+    empty = _size({"data": {"text/plain": ""}, "metadata": {}})
+    assert _size({"data": {"text/plain": ""}, "metadata": {"x": "m" * 10_000}}) >= empty + 10_000
+    assert _size({"ename": "E", "evalue": "v" * 10_000, "traceback": []}) >= 10_000
+    assert _size({"data": {"application/json": {"k": ["v" * 5000, {"w": "u" * 5000}]}}}) >= 10_000
+    assert empty >= 64  # an empty output still costs its skeleton: a million of them are not free

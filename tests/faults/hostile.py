@@ -11,7 +11,9 @@ renders inert (:mod:`notebook_grader.run.paths`, :mod:`notebook_grader.pipeline.
 * a named pipe as the notebook;
 * markdown, HTML, JavaScript, SVG and image metadata that ran script in the feedback page and in
   formgrader's (the instructor's Jupyter session);
-* a notebook file name that is HTML, shown in the feedback's notes.
+* a notebook file name that is HTML, shown in the feedback's notes;
+* output the budget did not count (metadata, display updates, widget state): 90 MiB in the
+  autograded notebook and the worker's memory.
 
 :func:`live_script` is the host check for the last two: it renders a page as a browser would
 see it and finds anything of the student's that could run.
@@ -92,6 +94,31 @@ def _html_file_name(ctx: FaultContext) -> None:
     ctx.write("fault-html-file-name", ctx.correct(), name=f"<img src=x onerror={MARK}()>.ipynb")
 
 
+def _output_fields(ctx: FaultContext) -> None:
+    """Output the budget did not count: metadata, one huge display update, widget state (30 MiB each)."""
+    code = '''
+from IPython.display import display
+from comm import create_comm
+_blob = "m" * 2**20
+for _i in range(30):
+    display({"text/plain": ""}, raw=True, metadata={"x": _blob})
+_handle = display({"text/plain": "small"}, raw=True, display_id=True)
+_handle.update({"text/plain": _blob * 30}, raw=True)
+_comm = create_comm(target_name="jupyter.widget", data={"state": {"_model_name": "x"}, "buffer_paths": []})
+for _i in range(30):
+    _comm.send({"method": "update", "state": {f"k{_i}": _blob}, "buffer_paths": []})
+print("fields sent")
+'''
+    ctx.write("fault-output-fields", ctx.correct({ctx.last_code_cell: code}))
+
+
+def _check_autograded_size(student: str, max_mb: float) -> Callable[[FaultContext], None]:
+    def check(ctx: FaultContext) -> None:
+        path = ctx.root / "autograded" / student / ASSIGNMENT / NOTEBOOK
+        assert path.stat().st_size < max_mb * 2**20, f"the autograded notebook is {path.stat().st_size} bytes"
+    return check
+
+
 def live_script(page: str) -> list[str]:
     """What in the HTML ``page`` could run a student's script: tags, attributes and links carrying :data:`MARK`."""
     soup = BeautifulSoup(page, "html.parser")
@@ -159,4 +186,6 @@ HOSTILE_FAULTS: list[Fault] = [
           _check_no_live_script("fault-html-injection")),
     Fault("fault-html-file-name", _html_file_name, lambda c: c.full, False, "was graded in its place",
           _check_no_live_script("fault-html-file-name")),
+    Fault("fault-output-fields", _output_fields, lambda c: c.full, False, "output passed",
+          _check_autograded_size("fault-output-fields", 8), also=("were not kept",)),
 ]

@@ -47,6 +47,7 @@ from notebook_grader.isolation.scratch import fast_temp_dir
 from notebook_grader.model import GradingOptions, GradingResult, GradingTask, Outcome
 from notebook_grader.report.progress import Progress
 from notebook_grader.report.scores import StudentScore, course_scores, student_scores, write_csv
+from notebook_grader.run.collection import collected_at
 from notebook_grader.run.feedback import FeedbackRenderer
 from notebook_grader.run.grade import WorkerConfig
 from notebook_grader.run.imports import assignment_imports
@@ -113,7 +114,11 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
     try:
         remove_leftovers(course.root, assignment)
         if options.zip is not None:
-            summary.collected = collect_zip(course, assignment, options.zip)
+            taken = collect_zip(course, assignment, options.zip)
+            summary.collected = taken.collected
+            summary.errors.update(taken.refused)  # each is that student's, listed; the batch goes on
+            for student, notes in taken.notes.items():
+                say(f"{student}: {'; '.join(notes)}")
         settings = course.settings
         declared = course.assignment(assignment)
         helpers = tuple(settings.helper_packages)
@@ -151,7 +156,8 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
                         and entry.assignment_fingerprint == template.fingerprint):
                     summary.skipped.append(student)
                     continue
-                tasks.append(GradingTask(assignment, student, folder, template.root, grading))
+                when = collected_at(course.root, assignment, student, fingerprints[student]).at
+                tasks.append(GradingTask(assignment, student, folder, template.root, grading, submitted_at=when))
             summary.workers = min(workers, len(tasks))
             if tasks and pool is not None:
                 progress = Progress(len(tasks), f"grading {assignment}", enabled=options.progress)

@@ -17,7 +17,8 @@ grading (:class:`SanitizeSubmission`, the last autograde step):
 * ``text/html`` outputs: sanitized; JavaScript, widget views, SVG and every MIME type not known to
   be inert are removed (and said so in a ``text/plain`` output); output metadata keeps only a
   numeric width and height;
-* the notebook's metadata keeps only its kernel and language (widget state goes).
+* the notebook's metadata keeps only its kernel and language (widget state goes);
+* the notebook is capped in size (:func:`cap_size`): the outputs of the largest student cells go first.
 
 HTML is sanitized with ``nh3`` (the Python binding of the Rust ``ammonia`` sanitizer: an
 allow-list of tags, attributes and URL schemes, with an HTML5 parser). It is maintained, fast,
@@ -27,15 +28,22 @@ and parses as browsers do, whereas ``bleach`` (which nbconvert uses) is deprecat
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Any
 
+import nbformat
 import nh3
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from notebook_grader.identifiers import terminal_safe
+from notebook_grader.pipeline.grading_notes import GradingNotes
+from notebook_grader.pipeline.sandboxed_execute import REPORT
+from notebook_grader.settings import grading_settings
+
+MIB = 1 << 20
 
 #: Output MIME types shown as they are: text, escaped by every template, and bitmap images.
 INERT_OUTPUT_TYPES = frozenset({"text/plain", "text/latex", "application/json", "image/png", "image/jpeg",
@@ -206,8 +214,58 @@ def sanitize_notebook(nb: NotebookNode) -> NotebookNode:
     return nb
 
 
+def notebook_bytes(nb: NotebookNode) -> int:
+    """The size of ``nb`` as nbformat writes it."""
+    return len(nbformat.writes(nb).encode())
+
+
+def cap_size(nb: NotebookNode, max_bytes: int) -> list[str]:
+    """Keep ``nb`` under ``max_bytes``: drop the outputs of its student cells, largest first; notes on what went.
+
+    Test cells keep theirs (they hold the verdicts nbgrader scored). If the notebook is still
+    too large, every student cell's source past the first is cut to a line saying so (the
+    submission itself stays in ``submitted/``).
+    """
+    if notebook_bytes(nb) <= max_bytes:
+        return []
+    notes = []
+    own = [c for c in nb.cells if c.cell_type == "code" and not c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    for cell in sorted(own, key=lambda c: len(json.dumps(c.get("outputs", []))), reverse=True):
+        if not cell.get("outputs"):
+            break
+        cell.outputs = [nbformat.v4.new_output("stream", name="stderr",
+                                               text="[outputs removed: the graded notebook was too large]\n")]
+        if notebook_bytes(nb) <= max_bytes:
+            break
+    notes.append(f"The graded notebook passed {max_bytes / MIB:g} MiB; the outputs of the largest cells "
+                 "were removed from it.")
+    if notebook_bytes(nb) > max_bytes:
+        for cell in sorted((c for c in nb.cells if not c.get("metadata", {}).get("nbgrader", {}).get("locked")),
+                           key=lambda c: len(c.source), reverse=True):
+            cell.source = "# [cut: the graded notebook was too large; see the submitted file]"
+            if notebook_bytes(nb) <= max_bytes:
+                break
+        notes.append("It was still too large: the longest cells were cut from the graded copy.")
+    return notes
+
+
+#: Room the autograded notebook has above the submitted notebook's limit and the output budget.
+SIZE_MARGIN_MB = 8.0
+
+
 class SanitizeSubmission(NbGraderPreprocessor):
-    """The last autograde step: the autograded notebook made inert (see the module)."""
+    """The last autograde step: the autograded notebook made inert and bounded (see the module).
+
+    Its size is capped at the course's notebook limit plus its output budget plus
+    :data:`SIZE_MARGIN_MB` (what the intake and execution allow, with room for the verdicts).
+    """
 
     def preprocess(self, nb: NotebookNode, resources: Any) -> tuple[NotebookNode, Any]:
-        return sanitize_notebook(nb), resources
+        settings = grading_settings(self.config)
+        cap = int((settings.max_notebook_mb + settings.output_mb + SIZE_MARGIN_MB) * MIB)
+        nb = sanitize_notebook(nb)
+        notes = cap_size(nb, cap)
+        if notes:
+            resources.setdefault(REPORT, {}).setdefault("notes", []).extend(notes)
+            GradingNotes(notes=notes).preprocess(nb, {})  # at the top, where the student reads notes
+        return nb, resources

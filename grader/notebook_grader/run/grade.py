@@ -184,6 +184,8 @@ def _grade(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, w
     left_out += _copy_other_files(task.submission, submitted, listing, task.options,
                                   skip=graded_files | {i.source_name for i in intakes.values() if i.source_name})
     result.notes += left_out
+    if task.submitted_at is not None:  # the grader's time; a student's timestamp.txt was not copied
+        (submitted / TIMESTAMP_FILE).write_text(task.submitted_at.isoformat())
     for notebook, intake in intakes.items():
         nb = intake.notebook if intake.notebook is not None else _release_copy(template, notebook)
         (submitted / f"{notebook}.ipynb").write_text(json.dumps(nb))
