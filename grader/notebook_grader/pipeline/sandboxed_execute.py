@@ -44,7 +44,9 @@ from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, default
 
+from notebook_grader.isolation.cgroups import describe_tree_limit
 from notebook_grader.isolation.kernel_manager import KernelSettings, SandboxedKernelManager
+from notebook_grader.model import Limits
 from notebook_grader.patches import in_use
 from notebook_grader.patches.overrides import FAST_DEAD_KERNEL_POLL
 from notebook_grader.protocol.records import RECORD_MIME
@@ -54,10 +56,13 @@ from notebook_grader.settings import CourseGrading, grading_settings
 REPORT = "grading_report"
 
 
-def describe_exit(code: int | None) -> str:
+def describe_exit(code: int | None, limits: Limits | None = None) -> str:
     """Why a kernel ended, in words a student understands, from its exit code."""
     if code is None:
         return "the kernel stopped responding and was stopped"
+    together = describe_tree_limit(code, limits)
+    if together is not None:
+        return f"the submission {together}"
     signum = -code if code < 0 else code - 128 if code > 128 else 0
     if signum:
         try:
@@ -211,7 +216,8 @@ class SandboxedExecute(Execute):
         try:
             super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            why = describe_exit(self._exit_code())
+            settings = self._settings_in_use
+            why = describe_exit(self._exit_code(), settings.limits if settings is not None else None)
             self._stop(cell, "KernelDied", f"{why}; the cells after this one were not run")
             return cell, resources
         except (CellTimeoutError, TimeoutError, asyncio.TimeoutError):
