@@ -1,4 +1,4 @@
-"""Limits per submission, not per process (``notebook_grader.isolation.cgroups``).
+"""Limits per submission, not per process (``notebook_grader.isolation.cgroups``), and the seccomp filter.
 
 Forked children each stay under their own address-space limit; together they must not pass the
 submission's. The sandboxed test runs with the control group the machine allows (if any) and
@@ -7,13 +7,16 @@ the supervisor's watch, as a kernel does; the watch is also tested alone, on a m
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import json
 import os
 import time
 from pathlib import Path
 
 import pytest
 
-from notebook_grader.isolation import sandbox
+from notebook_grader.isolation import sandbox, seccomp
 from notebook_grader.isolation.cgroups import TREE_LIMIT_CODES, SubmissionGroup, TreeWatch, describe_tree_limit
 from notebook_grader.model import Limits
 from tests.course_copy import HELPER_PACKAGES, REPO
@@ -89,3 +92,51 @@ def test_the_watch_adds_up_every_process(tmp_path: Path) -> None:
 def test_the_reasons_are_said_in_words() -> None:
     assert "together used more than the 256 MiB" in describe_tree_limit(120, LIMITS)
     assert describe_tree_limit(1) is None
+
+
+@pytest.mark.sandbox
+def test_the_seccomp_filter_refuses_what_a_notebook_never_needs(tmp_path: Path) -> None:
+    if seccomp.unavailable():
+        pytest.skip(seccomp.unavailable())
+    out = tmp_path / "out"
+    out.mkdir()
+    sandbox.hand_over(out)
+    show = sandbox.runtime_paths([str(REPO), str(tmp_path), os.path.expanduser("~")], HELPER_PACKAGES)
+
+    def run() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        results = {}
+        for name, number, args in (("io_uring_setup", 425, (1, 0)), ("keyctl", 250, (0, 0)), ("bpf", 321, (0, 0)),
+                                   ("ptrace", 101, (16, 1)), ("unshare", 272, (0x10000000, 0)),
+                                   ("perf_event_open", 298, (0, 0)), ("userfaultfd", 323, (0, 0))):
+            ctypes.set_errno(0)
+            value = libc.syscall(number, *args)
+            results[name] = (value, ctypes.get_errno())
+        pid = os.fork()  # plain clone (threads, fork) still works
+        if pid == 0:
+            os._exit(7)
+        results["fork"] = (os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), 0)
+        (out / "results.json").write_text(json.dumps(results))
+
+    launched = sandbox.launch(run, limits=LIMITS, spec=sandbox.SandboxSpec(show=show, writable=(str(out),)))
+    _, status = os.waitpid(launched.supervisor, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results.pop("fork") == [7, 0]
+    for name, (value, code) in results.items():
+        assert value == -1 and code == errno.EPERM, (name, value, code)
+
+
+@pytest.mark.unit
+def test_the_kernel_parent_starts_with_a_fixed_minimal_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from notebook_grader.isolation.kernel_manager import PARENT_HOME, parent_env
+
+    monkeypatch.setenv("PATH", "/home/instructor/bin:/usr/bin")
+    monkeypatch.setenv("HOME", "/home/instructor")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    env = parent_env()
+    assert env["HOME"] == PARENT_HOME and "/home/instructor" not in " ".join(env.values())
+    assert "AWS_SECRET_ACCESS_KEY" not in env
+    assert set(env) <= {"PATH", "HOME", "LANG", "TZ", "PYTHONDONTWRITEBYTECODE", "MPLBACKEND", "MPLCONFIGDIR",
+                        "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "MALLOC_ARENA_MAX",
+                        "PYDEVD_DISABLE_FILE_VALIDATION", "NOTEBOOK_GRADER_NO_PATCHES"}

@@ -41,7 +41,7 @@ from notebook_grader.batch.pool import WorkerPool
 from notebook_grader.batch.prestart import planned_workers, submitted_students
 from notebook_grader.batch.zip_intake import collect_zip
 from notebook_grader.course import Course
-from notebook_grader.isolation import sandbox
+from notebook_grader.isolation import cgroups, sandbox, seccomp
 from notebook_grader.isolation.kernel_manager import KernelParent
 from notebook_grader.isolation.scratch import fast_temp_dir
 from notebook_grader.model import GradingOptions, GradingResult, GradingTask, Outcome
@@ -146,6 +146,9 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
             if options.sandboxed:
                 show = sandbox.runtime_paths([*hidden, *_home()], helpers)
                 sandbox.probe(show, hidden=str(course.root))
+                for missing in (seccomp.unavailable(), cgroups.probe(limits)):
+                    if missing:
+                        say(f"note: {missing}")
             done = {} if options.force else journal(course.db_url, template.course_id, assignment)
             tasks, fingerprints = [], {}
             for student in students:

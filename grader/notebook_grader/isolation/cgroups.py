@@ -161,6 +161,16 @@ class SubmissionGroup:
         return f"cgroup v{self.version}"
 
 
+def probe(limits: Limits) -> str | None:
+    """Why no control group can be made for a submission here (None: one can): the watch alone holds."""
+    group = SubmissionGroup.create(limits)
+    if group is None:
+        return ("no control group can be made (cgroup v2 without delegated memory and pids controllers, "
+                "no writable cgroup v1): submissions are limited by the supervisor's watch alone")
+    group.remove()
+    return None
+
+
 def remove_stale_groups(min_age: float = 600.0) -> None:
     """Remove the empty groups (older than ``min_age`` s) of sandboxes whose grader was killed."""
     now = time.time()

@@ -12,9 +12,10 @@ the kernel's socket directory (read-write), a private tmpfs scratch directory (t
 directory, seeded with the assignment's data files), a private ``/tmp`` and ``/dev/shm``,
 a few device nodes and a ``/proc`` of its own PID namespace. The course directory, the
 instructor's home, the gradebook and other students' files are simply not there. Then it
-sets the resource limits (setrlimit), drops every capability, sets ``no_new_privs`` and,
-when the grader runs as root, switches to an unprivileged user, so student code can neither
-undo the mounts nor reach outside. The network namespace has no interface but a down
+sets the resource limits (setrlimit), drops every capability, sets ``no_new_privs``, installs a
+seccomp filter (:mod:`notebook_grader.isolation.seccomp`) and, when the grader runs as root,
+switches to an unprivileged user, so student code can neither undo the mounts nor reach outside.
+The network namespace has no interface but a down
 loopback: no network at all.
 
 When the process (PID 1) exits, the kernel kills everything else in its PID namespace, so a
@@ -45,7 +46,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from notebook_grader.isolation import linux
+from notebook_grader.isolation import linux, seccomp
 from notebook_grader.isolation.cgroups import TREE_LIMIT_CODES, WATCH_SECONDS, SubmissionGroup, TreeWatch
 from notebook_grader.model import Limits
 
@@ -469,6 +470,8 @@ def _enter(spec: SandboxSpec, limits: Limits, privileged: bool) -> None:
         os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
     linux.clear_capabilities()
     linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
+    if seccomp.unavailable() is None:  # else the sandbox runs without it; course grade says so
+        seccomp.install()
     linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # credentials changed: set it again
     os.chdir(SANDBOX_HOME)
     devnull = os.open("/dev/null", os.O_RDWR)
