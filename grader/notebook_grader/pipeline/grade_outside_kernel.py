@@ -49,6 +49,30 @@ def verdict_outputs(verdict: CellVerdict, points: float) -> list[NotebookNode]:
     return outputs
 
 
+#: What the feedback shows instead of a student cell's outputs once a test cell has run.
+WITHHELD = ("[The outputs of this cell are not shown in the feedback: it ran after the tests had started, "
+            "so it could show what the hidden tests used. Run your notebook to see them.]\n")
+
+
+def withhold_student_outputs(nb: NotebookNode) -> NotebookNode:
+    """Hide, for the feedback, the outputs of every student code cell that ran after a test cell.
+
+    Hidden checks call the student's functions with hidden inputs; the student's code can keep
+    them (a global, a file) and print them from a later cell of its own. A test cell's outputs
+    are the grader's verdict already; a student cell before the first test cell ran before any
+    hidden input existed. The autograded notebook keeps everything, for the instructor.
+    """
+    tests_started = False
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        if is_test_cell(cell):
+            tests_started = True
+        elif tests_started and cell.get("outputs"):
+            cell.outputs = [from_dict({"output_type": "stream", "name": "stdout", "text": WITHHELD})]
+    return nb
+
+
 class GradeOutsideKernel(NbGraderPreprocessor):
     """Replace each test cell's outputs by the grading process's verdict on its records."""
 
