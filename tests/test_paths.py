@@ -108,3 +108,17 @@ def test_intake_shows_a_student_chosen_name_inert(course: Path) -> None:
     intake = take_in(folder, "ex", expected)
     assert intake.notebook is not None
     assert "<img" not in " ".join(intake.notes) and "&lt;img" in " ".join(intake.notes)
+
+
+def test_folders_under_submitted_must_be_student_ids(tmp_path: Path) -> None:
+    from notebook_grader.batch.coordinator import submitted_students
+    from notebook_grader.course import Course
+
+    (tmp_path / "nbgrader_config.py").write_text("c = get_config()\n")
+    for name in ("alice", "=HYPERLINK(x)", "evil\x1b[2J", "<script>", "bob"):
+        (tmp_path / "submitted" / name / "a").mkdir(parents=True)
+    (tmp_path / "submitted" / "carol").mkdir()
+    (tmp_path / "submitted" / "carol" / "a").symlink_to(tmp_path / "submitted" / "alice" / "a")
+    refused: dict[str, str] = {}
+    assert submitted_students(Course(tmp_path), "a", refused) == ["alice", "bob", "carol"]  # carol: refused later
+    assert set(refused) == {"=HYPERLINK(x)", "evil\\x1b[2J", "<script>"}
