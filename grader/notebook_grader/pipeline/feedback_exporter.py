@@ -48,7 +48,6 @@ from notebook_grader.pipeline.feedback_template import (
     FEEDBACK_TEMPLATE,
     TEMPLATE_FILE,
 )
-from notebook_grader.pipeline.grade_outside_kernel import withhold_student_outputs
 
 #: What the accessibility pass changes; a page without any of these is left as rendered.
 ACCESSIBILITY_TARGETS = ("<img", "jp-notebook")
@@ -115,12 +114,7 @@ class FeedbackExporter(HTMLExporter):
     def from_notebook_node(  # type: ignore[override]
         self, nb: NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:
-        """Render ``nb`` as ``HTMLExporter`` does (its filters, its template), then make it accessible.
-
-        Student cells that ran after the tests had started show no outputs (hidden inputs stay
-        hidden: :func:`~notebook_grader.pipeline.grade_outside_kernel.withhold_student_outputs`).
-        """
-        nb = withhold_student_outputs(nb)
+        """Render ``nb`` as ``HTMLExporter`` does (its filters, its template), then make it accessible."""
         if not in_use(FEEDBACK_WITHOUT_RESERIALIZATION):
             return super().from_notebook_node(nb, resources, **kw)
         langinfo = nb.metadata.get("language_info", {})
