@@ -57,13 +57,6 @@ def _mounts() -> list[tuple[str, str, set[str]]]:
     return found
 
 
-def _own_v2_group() -> str:
-    for line in _read(Path("/proc/self/cgroup")).splitlines():
-        if line.startswith("0::"):
-            return line[3:]
-    return "/"
-
-
 @dataclass
 class SubmissionGroup:
     """One submission's control group(s): made before the sandbox starts, removed after it ends."""
@@ -139,26 +132,11 @@ class SubmissionGroup:
         for path in self.paths:
             (path / "cgroup.procs").write_text(str(pid or os.getpid()))
 
-    def oom_killed(self) -> bool:
-        """Whether the kernel killed a process of the group for memory."""
-        for path in self.paths:
-            for name in ("memory.events", "memory.oom_control"):
-                for line in _read(path / name).splitlines():
-                    key, _, value = line.partition(" ")
-                    if key == "oom_kill" and value.strip() not in ("", "0"):
-                        return True
-            if _read(path / "memory.failcnt").strip() not in ("", "0") and self.version == 1:
-                return True
-        return False
-
     def remove(self) -> None:
         """Remove the group (it must be empty: the sandbox has ended)."""
         for path in reversed(self.paths):
             with contextlib.suppress(OSError):
                 path.rmdir()
-
-    def describe(self) -> str:
-        return f"cgroup v{self.version}"
 
 
 def probe(limits: Limits) -> str | None:
