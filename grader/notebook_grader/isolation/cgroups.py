@@ -93,7 +93,8 @@ class SubmissionGroup:
             group = cls(2, [path])
             try:
                 (path / "memory.max").write_text(str(_memory_bytes(limits)))
-                (path / "memory.swap.max").write_text("0") if (path / "memory.swap.max").exists() else None
+                if (path / "memory.swap.max").exists():
+                    (path / "memory.swap.max").write_text("0")
                 (path / "pids.max").write_text(str(limits.processes))
                 if (path / "cpu.weight").exists():
                     (path / "cpu.weight").write_text(str(CPU_WEIGHT))
