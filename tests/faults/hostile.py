@@ -29,7 +29,7 @@ from pathlib import Path
 import nbformat
 from bs4 import BeautifulSoup
 
-from tests.faults.catalog import ASSIGNMENT, NOTEBOOK, Fault, FaultContext
+from tests.faults.catalog import ASSIGNMENT, NOTEBOOK, SPY_CELL, Fault, FaultContext
 
 #: Put into every script the attacks inject; a page where it appears in live markup has lost.
 MARK = "XSSMARK"
@@ -69,7 +69,7 @@ def _fifo_notebook(ctx: FaultContext) -> None:
 
 
 def _html_injection(ctx: FaultContext) -> None:
-    nb = ctx.correct({ctx.last_code_cell: f'''
+    nb = ctx.correct({SPY_CELL: f'''
 from IPython.display import HTML, SVG, Javascript, Markdown, display
 display(HTML("<img src=x onerror=\\"{MARK}()\\"><script>{MARK}()</script>"))
 display(Javascript("{MARK}()"))
@@ -109,7 +109,7 @@ for _i in range(30):
     _comm.send({"method": "update", "state": {f"k{_i}": _blob}, "buffer_paths": []})
 print("fields sent")
 '''
-    ctx.write("fault-output-fields", ctx.correct({ctx.last_code_cell: code}))
+    ctx.write("fault-output-fields", ctx.correct({SPY_CELL: code}))
 
 
 def _check_autograded_size(student: str, max_mb: float) -> Callable[[FaultContext], None]:

@@ -33,7 +33,9 @@ from pathlib import Path
 from notebook_grader.model import Limits
 
 MIB = 1 << 20
-#: Where the groups go, under the hierarchy's root (or the grader's own group, on v2).
+#: The groups' names start so. Each sits directly under its hierarchy's root, beside the other
+#: top-level groups: under a common parent, all submissions together would weigh, for the CPU,
+#: as much as one process or group of anyone else's on the machine.
 GROUP_PREFIX = "course-grade"
 #: cgroup v1 controllers used, each mounted on its own.
 V1_CONTROLLERS = ("memory", "pids", "cpu")
@@ -80,15 +82,12 @@ class SubmissionGroup:
         for point, kind, _ in _mounts():
             if kind != "cgroup2":
                 continue
-            base = Path(point) / GROUP_PREFIX
             controllers = set(_read(Path(point) / "cgroup.controllers").split())
             if not {"memory", "pids"} <= controllers or not os.access(point, os.W_OK):
                 continue
-            base.mkdir(exist_ok=True)
             wanted = " ".join(f"+{c}" for c in ("memory", "pids", "cpu") if c in controllers)
             (Path(point) / "cgroup.subtree_control").write_text(wanted)
-            (base / "cgroup.subtree_control").write_text(wanted)
-            path = base / name
+            path = Path(point) / name
             path.mkdir()
             group = cls(2, [path])
             try:
@@ -112,8 +111,8 @@ class SubmissionGroup:
         group = cls(1)
         try:
             for controller, point in points.items():
-                path = Path(point) / GROUP_PREFIX / name
-                path.mkdir(parents=True)
+                path = Path(point) / name
+                path.mkdir()
                 group.paths.append(path)
                 if controller == "memory":
                     (path / "memory.limit_in_bytes").write_text(str(_memory_bytes(limits)))
@@ -154,9 +153,8 @@ def remove_stale_groups(min_age: float = 600.0) -> None:
     """Remove the empty groups (older than ``min_age`` s) of sandboxes whose grader was killed."""
     now = time.time()
     for point, _, _ in _mounts():
-        base = Path(point) / GROUP_PREFIX
         with contextlib.suppress(OSError):
-            for path in base.iterdir():
+            for path in Path(point).glob(f"{GROUP_PREFIX}-*"):
                 if (path.is_dir() and now - path.stat().st_mtime > min_age
                         and not _read(path / "cgroup.procs").strip()):
                     with contextlib.suppress(OSError):
