@@ -7,11 +7,10 @@ bomb could stop another's kernel from starting a thread. Here the submission as 
 limited, two ways:
 
 * **a control group** (:class:`SubmissionGroup`), where the machine lets the grader make one:
-  cgroup v2 (``memory.max``, ``pids.max``, ``cpu.weight``) when the v2 hierarchy has the memory
-  and pids controllers for the grader's group, else cgroup v1 (``memory.limit_in_bytes``,
-  ``pids.max``, ``cpu.shares``). The kernel enforces it: the submission's processes together get
-  the memory limit (plus its scratch space, which is memory too), the process limit, and an
-  equal share of the CPU with every other submission however many processes it runs;
+  cgroup v2 (``memory.max``, ``pids.max``) when the v2 hierarchy has the memory and pids
+  controllers for the grader's group, else cgroup v1 (``memory.limit_in_bytes``, ``pids.max``).
+  The kernel enforces it: the submission's processes together get the memory limit (plus its
+  scratch space, which is memory too) and the process limit, counted for this sandbox alone;
 * **the supervisor's watch** (:class:`TreeWatch`), always: the sandbox's supervisor adds up the
   proportional memory (PSS) and the processes and threads of everything in the sandbox, and the
   CPU time they used, four times a second, and kills the whole sandbox when one passes its
@@ -37,10 +36,11 @@ MIB = 1 << 20
 #: top-level groups: under a common parent, all submissions together would weigh, for the CPU,
 #: as much as one process or group of anyone else's on the machine.
 GROUP_PREFIX = "course-grade"
-#: cgroup v1 controllers used, each mounted on its own.
-V1_CONTROLLERS = ("memory", "pids", "cpu")
-#: Every submission's CPU share (v2 ``cpu.weight``; v1 ``cpu.shares`` is scaled): all equal.
-CPU_WEIGHT = 100
+#: cgroup v1 controllers used, each mounted on its own. Not ``cpu``: a group's CPU weight is that
+#: of one process beside everyone else's on the machine, so on a busy machine a kernel's threads
+#: (its own, ZeroMQ's) ran several times slower in one than outside it; the watch's CPU-time limit
+#: bounds what a submission takes instead.
+V1_CONTROLLERS = ("memory", "pids")
 
 
 def _read(path: Path) -> str:
@@ -85,7 +85,7 @@ class SubmissionGroup:
             controllers = set(_read(Path(point) / "cgroup.controllers").split())
             if not {"memory", "pids"} <= controllers or not os.access(point, os.W_OK):
                 continue
-            wanted = " ".join(f"+{c}" for c in ("memory", "pids", "cpu") if c in controllers)
+            wanted = "+memory +pids"
             (Path(point) / "cgroup.subtree_control").write_text(wanted)
             path = Path(point) / name
             path.mkdir()
@@ -95,8 +95,6 @@ class SubmissionGroup:
                 if (path / "memory.swap.max").exists():
                     (path / "memory.swap.max").write_text("0")
                 (path / "pids.max").write_text(str(limits.processes))
-                if (path / "cpu.weight").exists():
-                    (path / "cpu.weight").write_text(str(CPU_WEIGHT))
             except OSError:
                 group.remove()
                 raise
@@ -120,8 +118,6 @@ class SubmissionGroup:
                         (path / "memory.memsw.limit_in_bytes").write_text(str(_memory_bytes(limits)))
                 elif controller == "pids":
                     (path / "pids.max").write_text(str(limits.processes))
-                elif controller == "cpu":
-                    (path / "cpu.shares").write_text(str(CPU_WEIGHT * 1024 // 100))
         except OSError:
             group.remove()
             raise
