@@ -13,7 +13,7 @@ limited, two ways:
   scratch space, which is memory too) and the process limit, counted for this sandbox alone;
 * **the supervisor's watch** (:class:`TreeWatch`), always: the sandbox's supervisor adds up the
   proportional memory (PSS) and the processes and threads of everything in the sandbox, and the
-  CPU time they used, four times a second, and kills the whole sandbox when one passes its
+  CPU time they used, twice a second, and kills the whole sandbox when one passes its
   limit. This is what holds where no control group can be made (no root, no delegation).
 
 The supervisor sees exactly the sandbox's processes: it shares the sandbox's mount namespace,
@@ -174,8 +174,13 @@ class TreeUsage:
     cpu_seconds: float = 0.0
 
 
-def tree_usage(proc: Path = Path("/proc")) -> TreeUsage:
-    """Add up every process visible in ``proc`` (the sandbox's own /proc, seen by its supervisor)."""
+def tree_usage(proc: Path = Path("/proc"), *, proportional: bool = True) -> TreeUsage:
+    """Add up every process visible in ``proc`` (the sandbox's own /proc, seen by its supervisor).
+
+    Memory is each process's proportional set size (PSS: pages shared with its forks count once
+    in all) with ``proportional``, else its resident set (RSS, which counts shared pages in every
+    process that maps them: never less than PSS, and read without walking the page tables).
+    """
     usage = TreeUsage()
     ticks = os.sysconf("SC_CLK_TCK")
     for entry in proc.iterdir():
@@ -189,8 +194,13 @@ def tree_usage(proc: Path = Path("/proc")) -> TreeUsage:
             # utime, stime, cutime, cstime (fields 14-17; 12-15 after the name): the dead children's too
             usage.cpu_seconds += sum(int(x) for x in fields[11:15]) / ticks
             usage.tasks += int(fields[17])  # num_threads
-        usage.pss_bytes += _pss(entry)
+        usage.pss_bytes += _pss(entry) if proportional else _rss(entry)
     return usage
+
+
+def _rss(entry: Path) -> int:
+    statm = _read(entry / "statm").split()
+    return int(statm[1]) * os.sysconf("SC_PAGE_SIZE") if len(statm) > 1 else 0
 
 
 def _pss(entry: Path) -> int:
@@ -198,8 +208,7 @@ def _pss(entry: Path) -> int:
     for line in _read(entry / "smaps_rollup").splitlines():
         if line.startswith("Pss:"):
             return int(line.split()[1]) * 1024
-    statm = _read(entry / "statm").split()
-    return int(statm[1]) * os.sysconf("SC_PAGE_SIZE") if len(statm) > 1 else 0
+    return _rss(entry)
 
 
 @dataclass
@@ -211,11 +220,16 @@ class TreeWatch:
     baseline_pss: int | None = None  # what the kernel used when the watch began (its imports)
 
     def over(self) -> str | None:
-        """Which limit the sandbox's processes together passed (a key of :data:`TREE_LIMIT_CODES`), or None."""
-        usage = tree_usage(self.proc)
+        """Which limit the sandbox's processes together passed (a key of :data:`TREE_LIMIT_CODES`), or None.
+
+        Memory is read cheaply first (RSS, an upper bound of PSS); PSS, which walks every
+        process's page tables and holds their memory maps meanwhile, only when RSS is over.
+        """
+        usage = tree_usage(self.proc, proportional=False)
         if self.baseline_pss is None:
-            self.baseline_pss = usage.pss_bytes
-        if usage.pss_bytes > self.baseline_pss + self.limits.memory_mb * MIB:
+            self.baseline_pss = tree_usage(self.proc).pss_bytes
+        limit = self.baseline_pss + self.limits.memory_mb * MIB
+        if usage.pss_bytes > limit and tree_usage(self.proc).pss_bytes > limit:
             return "memory"
         if usage.tasks > self.limits.processes:
             return "processes"
@@ -225,7 +239,7 @@ class TreeWatch:
 
 
 #: How often the supervisor adds up its sandbox's use, in seconds.
-WATCH_SECONDS = 0.25
+WATCH_SECONDS = 0.5
 #: The supervisor's exit status when it killed its sandbox for a limit passed together.
 TREE_LIMIT_CODES = {"memory": 120, "processes": 121, "cpu": 122}
 

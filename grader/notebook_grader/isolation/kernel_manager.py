@@ -206,7 +206,7 @@ def parent_env() -> dict[str, str]:
 
     Not the instructor's ``PATH`` (a folder of theirs on it could shadow a tool), nor ``HOME``
     (their configuration, history and keys), nor anything else of the grader's environment but
-    the switch that turns the engine's patches off. Matplotlib's cache goes to a folder of the
+    the engine's switches (patches off, the seccomp filter on). Matplotlib's cache goes to a folder of the
     grader's own in the machine's temporary space, so its font list is built once, not per kernel.
     """
     env = {
@@ -220,8 +220,9 @@ def parent_env() -> dict[str, str]:
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "MALLOC_ARENA_MAX": "2", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     }
-    if "NOTEBOOK_GRADER_NO_PATCHES" in os.environ:
-        env["NOTEBOOK_GRADER_NO_PATCHES"] = os.environ["NOTEBOOK_GRADER_NO_PATCHES"]
+    for switch in ("NOTEBOOK_GRADER_NO_PATCHES", "NOTEBOOK_GRADER_SECCOMP"):
+        if switch in os.environ:
+            env[switch] = os.environ[switch]
     return env
 
 
