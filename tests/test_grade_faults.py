@@ -25,10 +25,15 @@ from notebook_grader.course import Course
 from notebook_grader.model import Outcome
 from notebook_grader.report.scores import student_scores
 from tests.course_copy import ASSIGNMENT
-from tests.faults.catalog import FAULTS, Fault, FaultContext, Listener
+from tests.faults.catalog import FAULTS as CATALOG_FAULTS
+from tests.faults.catalog import Fault, FaultContext, Listener
 from tests.faults.courses import course_command, course_env, new_course, released_course
+from tests.faults.hostile import HOSTILE_FAULTS
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+
+#: The catalog: faults inside the sandbox, and attacks on the grader around it (tests/faults/hostile.py).
+FAULTS = [*CATALOG_FAULTS, *HOSTILE_FAULTS]
 
 #: Long enough that a fork or memory bomb hits its limit before its cell's time is up.
 CELL_TIMEOUT = "10"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from notebook_grader.course import Course
 from notebook_grader.errors import CourseError
+from notebook_grader.identifiers import terminal_safe
 from notebook_grader.settings import AssignmentUnknown
 
 if TYPE_CHECKING:
@@ -114,9 +115,9 @@ def describe(summary: BatchSummary, assignment: str) -> str:
         f"{len(summary.skipped)} skipped as already graded (--force regrades them)"
     )
     for student, why in sorted(summary.failed.items()):
-        lines.append(f"  failed: {student}: {why}")
+        lines.append(f"  failed: {terminal_safe(student)}: {terminal_safe(why)}")
     for student, why in sorted(summary.errors.items()):
-        lines.append(f"  not graded (will be retried on the next run): {student}: {why}")
+        lines.append(f"  not graded (will be retried on the next run): {terminal_safe(student)}: {terminal_safe(why)}")
     if summary.waited_seconds:
         lines.append(f"waited {summary.waited_seconds:.1f} s for another `course grade` to finish")
     if not summary.sandboxed:
@@ -136,7 +137,7 @@ def _feedback(course: Course, args: argparse.Namespace) -> int:
     print(f"{assignment}: wrote the feedback of {len(summary.written)} student(s) from the gradebook "
           f"in {summary.seconds:.1f} s: {', '.join(summary.written) or 'none'}")
     for student, why in sorted(summary.failed.items()):
-        print(f"  not written (the old page stays): {student}: {why}")
+        print(f"  not written (the old page stays): {terminal_safe(student)}: {terminal_safe(why)}")
     if summary.waited_seconds:
         print(f"waited {summary.waited_seconds:.1f} s for `course grade` to finish")
     return EXIT_NOTHING_GRADED if summary.failed else 0

@@ -69,6 +69,7 @@ class GradingTask:
     submission: Path  # the folder of the submitted files (``submitted/<student>/<assignment>``)
     template: Path  # the assignment's template folder
     options: GradingOptions = field(default_factory=GradingOptions)
+    submitted_at: datetime | None = None  # the grader's time of the submission (never the student's)
 
 
 @dataclass(frozen=True)

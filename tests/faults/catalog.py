@@ -30,6 +30,10 @@ from tests.support.submissions import fill
 
 ASSIGNMENT = "fisher_information"
 NOTEBOOK = "exercises.ipynb"
+#: Where the attacks whose printed findings the tests read put their cell: before the first test
+#: cell, because the outputs of student cells that run after the tests have started are not kept
+#: (they could show what the hidden checks used).
+SPY_CELL = "setup"
 #: A correct bernoulli_score but for a sign: exercise 1's first test (2 points) fails.
 WRONG_EX1 = '''
 def bernoulli_score(x, p):
@@ -277,7 +281,7 @@ try:
 except OSError as exc:
     print("NETWORK: blocked dns", exc)
 '''
-    ctx.write("fault-network", ctx.correct({ctx.last_code_cell: code}))
+    ctx.write("fault-network", ctx.correct({SPY_CELL: code}))
 
 
 def _targets(ctx: FaultContext) -> dict[str, str]:
@@ -331,7 +335,7 @@ for _path in ("/proc/self/environ", "/proc/1/environ", "/proc/self/cmdline"):
     except Exception as exc:
         print("denied", _path, type(exc).__name__)
 '''
-    ctx.write("fault-snoop", ctx.correct({ctx.last_code_cell: spy}, ex1_code=cheat))
+    ctx.write("fault-snoop", ctx.correct({SPY_CELL: spy}, ex1_code=cheat))
 
 
 def _writer(ctx: FaultContext) -> None:
@@ -348,7 +352,7 @@ with open("scratch-file.txt", "w") as _f:
     _f.write("my own scratch space works")
 print("scratch ok:", open("scratch-file.txt").read())
 '''
-    ctx.write("fault-writer", ctx.correct({ctx.last_code_cell: code}))
+    ctx.write("fault-writer", ctx.correct({SPY_CELL: code}))
 
 
 def _write_targets(ctx: FaultContext) -> list[str]:

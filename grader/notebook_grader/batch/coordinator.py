@@ -44,12 +44,13 @@ from notebook_grader.batch.pool import WorkerPool
 from notebook_grader.batch.prestart import planned_workers, submitted_students
 from notebook_grader.batch.zip_intake import collect_zip
 from notebook_grader.course import Course
-from notebook_grader.isolation import sandbox
+from notebook_grader.isolation import cgroups, sandbox, seccomp
 from notebook_grader.isolation.kernel_manager import KernelParent
 from notebook_grader.isolation.scratch import fast_temp_dir
 from notebook_grader.model import GradingOptions, GradingResult, GradingTask, Outcome
 from notebook_grader.report.progress import Progress
 from notebook_grader.report.scores import StudentScore, course_scores, student_scores, write_csv
+from notebook_grader.run.collection import collected_at
 from notebook_grader.run.feedback import FeedbackRenderer
 from notebook_grader.run.grade import WorkerConfig
 from notebook_grader.run.imports import assignment_imports
@@ -135,13 +136,17 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
     try:
         remove_leftovers(course.root, assignment)
         if options.zip is not None:
-            summary.collected = collect_zip(course, assignment, options.zip)
+            taken = collect_zip(course, assignment, options.zip)
+            summary.collected = taken.collected
+            summary.errors.update(taken.refused)  # each is that student's, listed; the batch goes on
+            for student, notes in taken.notes.items():
+                say(f"{student}: {'; '.join(notes)}")
         declared = course.assignment(assignment)
         hidden = (str(course.root), str(run_dir))
         limits = options.limits or default_limits(course)
         max_mb = options.max_notebook_mb if options.max_notebook_mb is not None else settings.max_notebook_mb
         grading = GradingOptions(limits=limits, sandboxed=options.sandboxed, max_notebook_mb=max_mb)
-        students = submitted_students(course, assignment)
+        students = submitted_students(course, assignment, refused=summary.errors)
         workers = planned_workers(course, assignment, options.workers)
         if cluster is not None:
             workers = min(cluster.size, len(students))
@@ -163,6 +168,10 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
             if options.sandboxed and cluster is None:  # a cluster's workers were checked when it was connected
                 show = sandbox.runtime_paths([*hidden, *_home()], helpers)
                 sandbox.probe(show, hidden=str(course.root))
+                no_filter = None if seccomp.wanted() else "no seccomp filter (NOTEBOOK_GRADER_SECCOMP=1 turns it on)"
+                for missing in (no_filter or seccomp.unavailable(), cgroups.probe(limits)):
+                    if missing:
+                        say(f"note: {missing}")
             done = {} if options.force else journal(course.db_url, template.course_id, assignment)
             tasks, fingerprints = [], {}
             for student in students:
@@ -173,7 +182,8 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
                         and entry.assignment_fingerprint == template.fingerprint):
                     summary.skipped.append(student)
                     continue
-                tasks.append(GradingTask(assignment, student, folder, template.root, grading))
+                when = collected_at(course.root, assignment, student, fingerprints[student]).at
+                tasks.append(GradingTask(assignment, student, folder, template.root, grading, submitted_at=when))
             summary.workers = min(workers, len(tasks))
             runner: WorkerPool | DaskRunner | None = pool
             if tasks and cluster is not None:

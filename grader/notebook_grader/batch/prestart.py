@@ -14,16 +14,30 @@ from __future__ import annotations
 import os
 
 from notebook_grader.course import Course
+from notebook_grader.identifiers import is_student_id, terminal_safe
 from notebook_grader.isolation.kernel_manager import KernelParent, parent_env
 from notebook_grader.run.imports import assignment_imports
 
 
-def submitted_students(course: Course, assignment: str) -> list[str]:
-    """Students with a folder for ``assignment`` under ``submitted/``, sorted."""
+def submitted_students(course: Course, assignment: str, refused: dict[str, str] | None = None) -> list[str]:
+    """Students with a folder for ``assignment`` under ``submitted/``, sorted.
+
+    A folder whose name is not a safe student id (:mod:`notebook_grader.identifiers`) is no
+    student: it goes into ``refused`` (its name shown terminal-safe), with the reason. A link
+    is listed: grading refuses it with the reason (:mod:`notebook_grader.run.paths`).
+    """
     submitted = course.root / "submitted"
     if not submitted.is_dir():
         return []
-    return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir() and not p.name.startswith("."))
+    students = []
+    for p in submitted.iterdir():
+        if p.name.startswith(".") or not os.path.lexists(p / assignment):
+            continue
+        if is_student_id(p.name):
+            students.append(p.name)
+        elif refused is not None:
+            refused[terminal_safe(p.name)] = "not a student id (use letters, digits, '.', '_', '-'); not graded"
+    return sorted(students)
 
 
 def planned_workers(course: Course, assignment: str, requested: int | None = None) -> int:

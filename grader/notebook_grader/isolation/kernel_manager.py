@@ -19,8 +19,10 @@ import os
 import select
 import signal
 import socket
+import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -35,6 +37,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
 from notebook_grader.isolation.sandbox import SANDBOX_HOME, Limits, SandboxSpec, hand_over
+from notebook_grader.isolation.scratch import fast_temp_dir
 from notebook_grader.patches import in_use
 from notebook_grader.patches.overrides import QUICK_START_CLIENT
 
@@ -199,19 +202,43 @@ def kernel_env(settings_home: str, extra: dict[str, str] | None = None) -> dict[
 
 
 def parent_env() -> dict[str, str]:
-    """The kernel parent's environment: enough to import, nothing private."""
-    keep = ("PATH", "LANG", "LC_ALL", "HOME", "TZ", "PYTHONDONTWRITEBYTECODE", "NOTEBOOK_GRADER_NO_PATCHES")
-    env = {key: os.environ[key] for key in keep if key in os.environ}
-    env.update({
+    """The kernel parent's environment: fixed and minimal, nothing of the instructor's.
+
+    Not the instructor's ``PATH`` (a folder of theirs on it could shadow a tool), nor ``HOME``
+    (their configuration, history and keys), nor anything else of the grader's environment but
+    the engine's switches (patches off, the seccomp filter on). Matplotlib's cache goes to a folder of the
+    grader's own in the machine's temporary space, so its font list is built once, not per kernel.
+    """
+    env = {
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": PARENT_HOME,
+        "LANG": "C.UTF-8",
+        "TZ": "UTC",
+        "PYTHONDONTWRITEBYTECODE": "1",
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "MPLCONFIGDIR": _matplotlib_cache(),
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "MALLOC_ARENA_MAX": "2", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-    })
-    with contextlib.suppress(Exception):  # reuse the instructor's font cache: fast, and not private
-        import matplotlib
-
-        env["MPLCONFIGDIR"] = matplotlib.get_configdir()
+    }
+    for switch in ("NOTEBOOK_GRADER_NO_PATCHES", "NOTEBOOK_GRADER_SECCOMP"):
+        if switch in os.environ:
+            env[switch] = os.environ[switch]
     return env
+
+
+#: The kernel parent's home: no one's (it runs outside the sandbox, but reads no configuration).
+PARENT_HOME = "/nonexistent"
+
+
+def _matplotlib_cache() -> str:
+    """A folder of the grader's own (mode 0700) for matplotlib's font cache, kept between runs."""
+    path = os.path.join(fast_temp_dir(), f"course-grade-matplotlib-{os.getuid()}")
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        return tempfile.mkdtemp(prefix="course-grade-matplotlib-")  # someone else's: not used
+    return path
 
 
 class _SandboxProcess:

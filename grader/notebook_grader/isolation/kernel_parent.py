@@ -40,6 +40,7 @@ import threading
 import time
 from typing import Any
 
+from notebook_grader.isolation.cgroups import SubmissionGroup, remove_stale_groups
 from notebook_grader.isolation.sandbox import Limits, SandboxError, SandboxSpec, launch, seal
 from notebook_grader.patches import kernel_tuning
 
@@ -119,19 +120,28 @@ def _pidfd(pid: int) -> int | None:
         return None
 
 
+#: The control group of each running sandbox, by its supervisor's pid (removed when it is reaped).
+_groups: dict[int, SubmissionGroup] = {}
+
+
 def _handle_launch(sock: socket.socket, request: dict[str, Any], running: set[int]) -> None:
     spec = request.get("spec")
     sandbox = SandboxSpec(show=tuple(spec["show"]), writable=tuple(spec["writable"]), seed=spec.get("seed"),
                           hostname=spec.get("hostname", "sandbox")) if spec else None
     limits = Limits(**request["limits"])
     connection_file, env = request["connection_file"], request["env"]
+    group = SubmissionGroup.create(limits) if sandbox is not None else None
     try:
         launched = launch(lambda: run_kernel(connection_file, env), limits=limits, spec=sandbox,
-                          workdir=request.get("workdir"))
+                          workdir=request.get("workdir"), group=group)
     except (SandboxError, OSError) as exc:
+        if group is not None:
+            group.remove()
         _send(sock, {"id": request["id"], "ok": False, "error": str(exc)})
         return
     running.add(launched.supervisor)
+    if group is not None:
+        _groups[launched.supervisor] = group
     pidfd = _pidfd(launched.supervisor)
     reply = {"id": request["id"], "ok": True, "supervisor": launched.supervisor, "pid": launched.pid}
     _send(sock, reply, [pidfd] if pidfd is not None else None)
@@ -148,6 +158,9 @@ def _reap(sock: socket.socket, running: set[int]) -> None:
         if pid == 0:
             return
         running.discard(pid)
+        group = _groups.pop(pid, None)
+        if group is not None:
+            group.remove()
         code = os.waitstatus_to_exitcode(status)
         with contextlib.suppress(OSError):
             _send(sock, {"event": "exit", "supervisor": pid, "code": code})
@@ -164,6 +177,7 @@ def main(argv: list[str]) -> int:
     fd, parent = int(argv[1]), int(argv[2])
     modules = json.loads(argv[3]) if len(argv) > 3 else []
     _die_with_parent(parent)
+    remove_stale_groups()
     sock = socket.socket(fileno=fd)
     started = time.monotonic()
     failed = preload(modules)

@@ -12,9 +12,10 @@ the kernel's socket directory (read-write), a private tmpfs scratch directory (t
 directory, seeded with the assignment's data files), a private ``/tmp`` and ``/dev/shm``,
 a few device nodes and a ``/proc`` of its own PID namespace. The course directory, the
 instructor's home, the gradebook and other students' files are simply not there. Then it
-sets the resource limits (setrlimit), drops every capability, sets ``no_new_privs`` and,
-when the grader runs as root, switches to an unprivileged user, so student code can neither
-undo the mounts nor reach outside. The network namespace has no interface but a down
+sets the resource limits (setrlimit), drops every capability, sets ``no_new_privs``, installs a
+seccomp filter (:mod:`notebook_grader.isolation.seccomp`) and, when the grader runs as root,
+switches to an unprivileged user, so student code can neither undo the mounts nor reach outside.
+The network namespace has no interface but a down
 loopback: no network at all.
 
 When the process (PID 1) exits, the kernel kills everything else in its PID namespace, so a
@@ -45,7 +46,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from notebook_grader.isolation import linux
+from notebook_grader.isolation import linux, seccomp
+from notebook_grader.isolation.cgroups import TREE_LIMIT_CODES, WATCH_SECONDS, SubmissionGroup, TreeWatch
 from notebook_grader.model import Limits
 
 # --------------------------------------------------------------------------- the policy
@@ -142,14 +144,16 @@ class Launched:
 
 
 def launch(run: Callable[[], None], *, limits: Limits, spec: SandboxSpec | None = None,
-           workdir: str | None = None) -> Launched:
+           workdir: str | None = None, group: SubmissionGroup | None = None) -> Launched:
     """Fork a supervisor and, under it, a process that enters the sandbox and calls ``run()``.
 
     Returns once the sandbox is built (``run`` is starting); raises :class:`SandboxError`
     with the reason if it could not be. With ``spec=None`` the process is not sandboxed: it
     gets the resource limits only (no process limit), its own session, and ``workdir``.
     The caller must reap the supervisor (``os.waitpid``); its exit status is the process's:
-    the exit code, or 128 + the signal that killed it.
+    the exit code, or 128 + the signal that killed it, or one of :data:`TREE_LIMIT_CODES` when
+    the supervisor killed the sandbox for its processes' use together. ``group`` (a control
+    group made by the caller) holds the supervisor and so everything under it.
     """
     status_r, status_w = os.pipe()
     go_r, go_w = os.pipe()
@@ -161,6 +165,8 @@ def launch(run: Callable[[], None], *, limits: Limits, spec: SandboxSpec | None 
         try:
             os.close(status_r)
             os.close(go_w)
+            if group is not None:
+                group.join()
             _supervise(spec, limits, run, workdir, parent, status_w, go_r, privileged)
         except BaseException as exc:  # report anything, never return into the caller's code
             _report(status_w, f"error {type(exc).__name__}: {exc}")
@@ -305,17 +311,27 @@ def _supervise(spec: SandboxSpec | None, limits: Limits, run: Callable[[], None]
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     watching = [wake_r] + ([seal_r] if spec is not None else [])
+    watch: TreeWatch | None = None  # from when the sandbox's /proc is this process's (after the pivot)
+    over: str | None = None
     while True:
         pid, wait_status = os.waitpid(child, os.WNOHANG)
         if pid:
             break
-        ready, _, _ = select.select(watching, [], [])
+        ready, _, _ = select.select(watching, [], [], WATCH_SECONDS if watch is not None else None)
         if wake_r in ready:
             os.read(wake_r, 4096)
         if seal_r in ready:
             watching.remove(seal_r)
             _seal(spec.writable if spec is not None else (), seal_r, sealed_w)
+            watch = TreeWatch(limits)
+        if watch is not None and over is None:
+            over = watch.over()
+            if over is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGKILL)  # PID 1: the whole namespace goes with it
     reaped = True
+    if over is not None:
+        os._exit(TREE_LIMIT_CODES[over])
     if spec is None:
         try:
             os.killpg(child, signal.SIGKILL)  # whatever the student left in its session
@@ -454,6 +470,8 @@ def _enter(spec: SandboxSpec, limits: Limits, privileged: bool) -> None:
         os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
     linux.clear_capabilities()
     linux.prctl(linux.PR_SET_NO_NEW_PRIVS, 1)
+    if seccomp.wanted() and seccomp.unavailable() is None:  # else without it; course grade says so
+        seccomp.install()
     linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)  # credentials changed: set it again
     os.chdir(SANDBOX_HOME)
     devnull = os.open("/dev/null", os.O_RDWR)

@@ -49,6 +49,31 @@ def verdict_outputs(verdict: CellVerdict, points: float) -> list[NotebookNode]:
     return outputs
 
 
+#: What the feedback shows instead of a student cell's outputs once a test cell has run.
+WITHHELD = ("[The outputs of this cell are not kept by the autograder: it ran after the tests had started, "
+            "so it could show what the hidden tests used. Run your notebook to see them.]\n")
+
+
+def withhold_student_outputs(nb: NotebookNode) -> NotebookNode:
+    """Drop the outputs of every student code cell that ran after a test cell.
+
+    Hidden checks call the student's functions with hidden inputs; the student's code can keep
+    them (a global, a file) and print them, or values computed from them, from a later cell of
+    its own. A test cell's outputs are the grader's verdict already; a student cell before the
+    first test cell ran before any hidden input existed. Neither the autograded notebook
+    (formgrader) nor the feedback shows hidden tests, so both go without these outputs.
+    """
+    tests_started = False
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        if is_test_cell(cell):
+            tests_started = True
+        elif tests_started and cell.get("outputs"):
+            cell.outputs = [from_dict({"output_type": "stream", "name": "stdout", "text": WITHHELD})]
+    return nb
+
+
 class GradeOutsideKernel(NbGraderPreprocessor):
     """Replace each test cell's outputs by the grading process's verdict on its records."""
 
@@ -77,7 +102,7 @@ class GradeOutsideKernel(NbGraderPreprocessor):
                 # Records are the kernel's messages to this preprocessor; one printed by a
                 # student's own cell means nothing and would only clutter the feedback.
                 cell.outputs = [o for o in cell.get("outputs", []) if RECORD_MIME not in o.get("data", {})]
-        return nb, resources
+        return withhold_student_outputs(nb), resources
 
     def _grade_cell(self, cell: Any, reference: Reference) -> None:
         meta = cell.metadata["nbgrader"]

@@ -15,7 +15,9 @@ answering, and keeps whatever a cell prints. Here, instead:
   interrupted and the remaining cells are not run;
 * when the kernel dies (``os._exit``, a crash, a kill), the cell gets an error output that
   says how, and the remaining cells are not run;
-* outputs beyond ``output_limit_mb`` per notebook are cut. The check records test cells
+* outputs beyond ``output_limit_mb`` per notebook, or beyond :data:`MAX_OUTPUTS` of them, are
+  cut; every field of a message counts (metadata, error values, display updates), and widget
+  messages are dropped (their state is never kept). The check records test cells
   emit are kept apart from that budget, up to :data:`RECORD_BUDGET_BYTES` (a hundred times
   what the exercises' honest records take), so printing a lot cannot cost a correct answer
   its grade, and a flood of forged records cannot exhaust the grader's memory.
@@ -42,7 +44,9 @@ from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, default
 
+from notebook_grader.isolation.cgroups import describe_tree_limit
 from notebook_grader.isolation.kernel_manager import KernelSettings, SandboxedKernelManager
+from notebook_grader.model import Limits
 from notebook_grader.patches import in_use
 from notebook_grader.patches.overrides import FAST_DEAD_KERNEL_POLL
 from notebook_grader.protocol.records import RECORD_MIME
@@ -52,10 +56,13 @@ from notebook_grader.settings import CourseGrading, grading_settings
 REPORT = "grading_report"
 
 
-def describe_exit(code: int | None) -> str:
+def describe_exit(code: int | None, limits: Limits | None = None) -> str:
     """Why a kernel ended, in words a student understands, from its exit code."""
     if code is None:
         return "the kernel stopped responding and was stopped"
+    together = describe_tree_limit(code, limits)
+    if together is not None:
+        return f"the submission {together}"
     signum = -code if code < 0 else code - 128 if code > 128 else 0
     if signum:
         try:
@@ -136,6 +143,10 @@ class SandboxedExecute(Execute):
         self.km = SandboxedKernelManager(settings=self._settings_in_use, config=self.config, **kwargs)
         return self.km
 
+    @default("store_widget_state")
+    def _store_widget_state_default(self) -> bool:
+        return False  # a student's widget state is neither graded nor bounded
+
     @default("shutdown_kernel")
     def _shutdown_kernel_default(self) -> str:
         return "immediate"  # nothing in a student's kernel is worth a graceful shutdown
@@ -160,6 +171,7 @@ class SandboxedExecute(Execute):
         self._stopped = False
         self._output_bytes = 0
         self._record_bytes = 0
+        self._outputs = 0
         self._cut = False
         started = time.monotonic()
         with contextlib.ExitStack() as stack:
@@ -204,7 +216,8 @@ class SandboxedExecute(Execute):
         try:
             super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
-            why = describe_exit(self._exit_code())
+            settings = self._settings_in_use
+            why = describe_exit(self._exit_code(), settings.limits if settings is not None else None)
             self._stop(cell, "KernelDied", f"{why}; the cells after this one were not run")
             return cell, resources
         except (CellTimeoutError, TimeoutError, asyncio.TimeoutError):
@@ -267,21 +280,49 @@ class SandboxedExecute(Execute):
             self._record_bytes += size
             return super().output(outs, msg, display_id, cell_index)  # check records: kept apart
         budget = int(self.output_limit_mb * (1 << 20)) - self._output_bytes
-        if size <= budget:
+        if size <= budget and self._outputs < MAX_OUTPUTS:
             self._output_bytes += size
+            self._outputs += 1
             return super().output(outs, msg, display_id, cell_index)
-        if msg["msg_type"] == "stream" and budget > 0:
-            content["text"] = content.get("text", "")[:budget]
+        if msg["msg_type"] == "stream" and budget > 0 and self._outputs < MAX_OUTPUTS:
+            content["text"] = str(content.get("text", ""))[:budget]
             self._output_bytes += budget
+            self._outputs += 1
             super().output(outs, msg, display_id, cell_index)
-        if not self._cut:
-            self._cut = True
-            note = (f"\n[output cut: this notebook printed more than {self.output_limit_mb:g} MiB; "
-                    "the rest was dropped]\n")
-            outs.append(from_dict({"output_type": "stream", "name": "stderr", "text": note}))
-            self._report["notes"].append(
-                f"The notebook's output passed {self.output_limit_mb:g} MiB; the rest was not kept.")
+        self._cut_here(outs)
         return None
+
+    def _cut_here(self, outs: list[NotebookNode]) -> None:
+        """Say, once per notebook, that outputs past the budget were dropped."""
+        if self._cut:
+            return
+        self._cut = True
+        note = (f"\n[output cut: this notebook printed more than {self.output_limit_mb:g} MiB or "
+                f"{MAX_OUTPUTS} outputs; the rest was dropped]\n")
+        outs.append(from_dict({"output_type": "stream", "name": "stderr", "text": note}))
+        self._report["notes"].append(
+            f"The notebook's output passed {self.output_limit_mb:g} MiB or {MAX_OUTPUTS} outputs; "
+            "the rest was not kept.")
+
+    def _update_display_id(self, display_id: str, msg: dict[str, Any]) -> None:
+        """A display update counts against the budget like a new output (it replaces one in place)."""
+        if display_id not in self._display_id_map:
+            return
+        size = _size(msg.get("content", {}))
+        if size > int(self.output_limit_mb * (1 << 20)) - self._output_bytes:
+            self._note_once(f"Display updates past the notebook's {self.output_limit_mb:g} MiB of output "
+                            "were not kept.")
+            return
+        self._output_bytes += size
+        super()._update_display_id(display_id, msg)
+
+    def handle_comm_msg(self, outs: list[NotebookNode], msg: dict[str, Any], cell_index: int) -> None:
+        """Widget messages are dropped: grading renders no widget, and their state would be unbounded."""
+        self._note_once("Widget messages are not kept while grading.")
+
+    def _note_once(self, note: str) -> None:
+        if note not in self._report["notes"]:
+            self._report["notes"].append(note)
 
 
 def _limit_problems(cell: NotebookNode, memory_mb: float, processes: float) -> list[str]:
@@ -304,11 +345,29 @@ def _limit_problems(cell: NotebookNode, memory_mb: float, processes: float) -> l
 RECORD_BUDGET_BYTES = 2 << 20
 
 
-def _size(content: dict[str, Any]) -> int:
-    total = len(content.get("text", "") or "")
-    for value in (content.get("data") or {}).values():
-        total += len(value) if isinstance(value, str | bytes) else len(str(value))
-    total += sum(len(line) for line in content.get("traceback", []) or [])
+#: Outputs a notebook may keep (beyond the check records): each costs the notebook a JSON skeleton.
+MAX_OUTPUTS = 5000
+#: What each output costs on top of its content: its JSON skeleton in the notebook.
+OUTPUT_OVERHEAD = 64
+
+
+def _size(content: Any) -> int:
+    """What a message's content costs the notebook: every field (metadata, error values, ...), recursively."""
+    total, stack = OUTPUT_OVERHEAD, [content]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str | bytes):
+            total += len(value)
+        elif isinstance(value, dict):
+            total += 4 * len(value)
+            for key, item in value.items():
+                total += len(str(key))
+                stack.append(item)
+        elif isinstance(value, list | tuple):
+            total += 2 * len(value)
+            stack.extend(value)
+        else:
+            total += 8
     return total
 
 

@@ -7,6 +7,8 @@ and ``validate``, formgrader's Autograde and Generate Feedback buttons (``NbGrad
 * autograde's preprocessors: nbgrader's own list with ``Execute`` replaced by the sandboxed
   one, what went wrong noted at the top of the notebook (:mod:`notebook_grader.pipeline.grading_notes`),
   and the test cells judged outside the kernel (:mod:`notebook_grader.pipeline.grade_outside_kernel`);
+* nothing a student wrote left live in the autograded notebook (:mod:`notebook_grader.pipeline.sanitize`),
+  so formgrader and the feedback page show it inert;
 * the feedback page's exporter (:mod:`notebook_grader.pipeline.feedback_exporter`);
 * deleted test cells put back rather than left ungraded.
 
@@ -30,6 +32,7 @@ AUTOGRADE_STEPS = (
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
+    "notebook_grader.pipeline.sanitize.SanitizeSubmission",
 )
 FEEDBACK_EXPORTER = "notebook_grader.pipeline.feedback_exporter.FeedbackExporter"
 

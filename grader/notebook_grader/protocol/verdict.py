@@ -6,6 +6,7 @@ what they expect, and how values compare all come from the grader's own run of t
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,15 +89,37 @@ def _received(check: ExpectedCheck, records: list[dict[str, Any]]) -> dict[str, 
         if r["index"] == spec.index and r["what"] == spec.what and r.get("function") == spec.function
     ]
     if not matches:
-        return {
-            "error": "did not run (an earlier line of this cell failed, the cell timed out, "
-            "or the kernel stopped)"
-        }
+        return {"error": DID_NOT_RUN}
     payloads = {json.dumps({k: v for k, v in r.items() if k != "function"}, sort_keys=True)
                 for r in matches}
     if len(payloads) > 1:
-        return {"error": "reported more than once with different values"}
+        return {"error": REPORTED_TWICE}
     return matches[0]
+
+
+DID_NOT_RUN = "did not run (an earlier line of this cell failed, the cell timed out, or the kernel stopped)"
+REPORTED_TWICE = "reported more than once with different values"
+#: What a check reports when the function is the released stub (``cell_checks.evaluate``'s words).
+NOT_IMPLEMENTED = "not implemented yet (the function still raises NotImplementedError)"
+#: Errors shown as they are on a hidden check: the grader's own words, exactly.
+_OWN_ERRORS = frozenset({DID_NOT_RUN, REPORTED_TWICE, NOT_IMPLEMENTED})
+
+
+def hidden_error(error: Any) -> str:
+    """A hidden check's error as the feedback may show it: nothing the student's code chose.
+
+    The exception's message (and even its class name) comes from the student's code, which
+    knows the hidden inputs; only the name of a built-in exception, or the grader's own words,
+    are kept.
+    """
+    text = str(error)
+    if text in _OWN_ERRORS:
+        return text
+    name = text.removeprefix("raised ").split(":", 1)[0].strip()
+    builtin = getattr(builtins, name, None)
+    if text.startswith("raised ") and isinstance(builtin, type) and issubclass(builtin, BaseException):
+        return f"raised {name}"
+    return "raised an exception"
 
 
 def judge(checks: list[ExpectedCheck], outputs: list[Any]) -> CellVerdict:
@@ -114,6 +137,8 @@ def judge(checks: list[ExpectedCheck], outputs: list[Any]) -> CellVerdict:
             verdict.passed += 1
             verdict.lines.append(pass_line(function, spec.what))
         else:
+            if not check.visible and "error" in received:
+                received = {**received, "error": hidden_error(received["error"])}
             verdict.lines.extend(
                 fail_lines(
                     function, spec.what, visible=check.visible, expected=expected,

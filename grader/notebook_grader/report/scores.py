@@ -7,6 +7,10 @@ of code and markdown grade cells; a submission needs manual grading if any of it
 a test checks the two agree). Reading through nbgrader's model would import nbgrader, its
 server extensions and nbconvert, which costs more than a second before the first row: this is
 what ``course scores`` and the end of every ``course grade`` print.
+
+A late submission's penalty (nbgrader's ``AssignLatePenalties``, charged by the grader's own
+submission time: :mod:`notebook_grader.run.collection`) is shown and taken off the total, as
+nbgrader's own export does.
 """
 
 from __future__ import annotations
@@ -32,10 +36,13 @@ class StudentScore:
     needs_manual_grade: bool
     parts: dict[str, float | None]
     assignment: str = ""
+    late_penalty: float = 0.0
+    submitted_at: str = ""  # the submission time nbgrader stored (the grader's); "" if none
 
     @property
     def total(self) -> float:
-        return self.autograded + self.written
+        """Points after the late penalty (never below 0)."""
+        return max(0.0, self.autograded + self.written - self.late_penalty)
 
     @property
     def max_total(self) -> float:
@@ -62,6 +69,16 @@ LEFT JOIN grade g ON g.notebook_id = sn.id
 LEFT JOIN base_cell bc ON bc.id = g.cell_id
 LEFT JOIN grade_cells gc ON gc.id = g.cell_id
 WHERE a.name = :assignment
+"""
+
+
+_LATE = """
+SELECT sa.student_id, sa.timestamp, SUM(sn.late_submission_penalty)
+FROM submitted_assignment sa
+JOIN assignment a ON a.id = sa.assignment_id
+LEFT JOIN submitted_notebook sn ON sn.assignment_id = sa.id
+WHERE a.name = :assignment
+GROUP BY sa.id, sa.student_id, sa.timestamp
 """
 
 
@@ -127,12 +144,24 @@ def student_scores(db_url: str, assignment: str) -> list[StudentScore]:
         row["needs"] = row["needs"] or bool(needs_manual)
         graded = auto is not None or manual is not None
         row["parts"][cell] = score if graded else None
+    late = {student: (float(penalty or 0.0), _iso(when))
+            for student, when, penalty in _rows(db_url, _LATE, assignment=assignment)}
     return [
         StudentScore(student=student, autograded=row["code"], max_autograded=maxima.get("code", 0.0),
                      written=row["markdown"], max_written=maxima.get("markdown", 0.0),
-                     needs_manual_grade=row["needs"], parts=row["parts"], assignment=assignment)
+                     needs_manual_grade=row["needs"], parts=row["parts"], assignment=assignment,
+                     late_penalty=late.get(student, (0.0, ""))[0], submitted_at=late.get(student, (0.0, ""))[1])
         for student, row in sorted(by_student.items())
     ]
+
+
+def _iso(when: Any) -> str:
+    """A stored timestamp (a datetime, or SQLite's text) as ISO 8601 to the second; "" if none."""
+    if when is None:
+        return ""
+    if isinstance(when, str):
+        return when.replace(" ", "T")[:19]
+    return when.isoformat(timespec="seconds")
 
 
 def course_scores(db_url: str, assignments: Sequence[str]) -> dict[str, list[StudentScore]]:
@@ -152,9 +181,10 @@ def format_table(rows: list[StudentScore]) -> str:
     body = []
     for r in rows:
         status = "written answers to grade" if r.needs_manual_grade else "complete"
+        late = f"-{r.late_penalty:g}" if r.late_penalty else ""
         body.append((r.student, f"{r.autograded:g}/{r.max_autograded:g}", f"{r.written:g}/{r.max_written:g}",
-                     f"{r.total:g}/{r.max_total:g}", status))
-    return _table(("student", "autograded", "written", "total", "status"), body)
+                     late, f"{r.total:g}/{r.max_total:g}", status))
+    return _table(("student", "autograded", "written", "late", "total", "status"), body)
 
 
 def course_totals(by_assignment: Mapping[str, list[StudentScore]]) -> dict[str, tuple[float, float]]:
@@ -192,10 +222,12 @@ def write_csv(by_assignment: Mapping[str, list[StudentScore]], path: Path) -> No
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["student_id", "assignment", "autograded", "max_autograded", "written", "max_written",
-                         "total", "max_total", "needs_manual_grade", "course_total", "course_max_total", *parts])
+                         "late_penalty", "total", "max_total", "needs_manual_grade", "submitted_at",
+                         "course_total", "course_max_total", *parts])
         for assignment, rows in by_assignment.items():
             for r in rows:
                 own = {f"{assignment}/{p}": s for p, s in r.parts.items()}
                 writer.writerow([csv_safe(r.student), assignment, r.autograded, r.max_autograded, r.written,
-                                 r.max_written, r.total, r.max_total, r.needs_manual_grade, *totals[r.student],
+                                 r.max_written, r.late_penalty, r.total, r.max_total, r.needs_manual_grade,
+                                 r.submitted_at, *totals[r.student],
                                  *("" if own.get(p) is None else own[p] for p in parts)])

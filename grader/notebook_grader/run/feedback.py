@@ -34,6 +34,7 @@ from nbgrader.utils import capture_log
 
 from notebook_grader.course import Course
 from notebook_grader.errors import CourseError
+from notebook_grader.identifiers import is_student_id, terminal_safe
 from notebook_grader.isolation.scratch import fast_temp_dir
 from notebook_grader.pipeline.feedback_exporter import FeedbackExporter
 from notebook_grader.storage.store import remove_leftovers, replace_feedback, take_lock
@@ -67,8 +68,12 @@ class FeedbackRenderer:
     def render(self, assignment: str, students: Sequence[str]) -> tuple[dict[str, dict[str, bytes]], dict[str, str]]:
         """Each student's feedback files (by path in ``feedback/<student>/<assignment>/``), and why
         any student got none. One ``GenerateFeedback`` run for all of them."""
+        # ids read back from the gradebook may have reached it by another door: only safe ones make paths
+        failed = {terminal_safe(s): "not a safe student id; no page written" for s in students
+                  if not is_student_id(s)}
+        students = [s for s in students if is_student_id(s)]
         if not students:
-            return {}, {}
+            return {}, failed
         base = self.scratch or Path(fast_temp_dir())
         with tempfile.TemporaryDirectory(prefix="course-feedback-", dir=base) as tmp:
             root = Path(tmp)
@@ -87,7 +92,6 @@ class FeedbackRenderer:
             app.log.setLevel(logging.WARNING)
             outcome = capture_log(app)
             pages: dict[str, dict[str, bytes]] = {}
-            failed: dict[str, str] = {}
             for student in students:
                 folder = root / "feedback" / student / assignment
                 files = {str(p.relative_to(folder)): p.read_bytes()

@@ -44,16 +44,21 @@ from notebook_grader.course import load_config
 from notebook_grader.isolation.kernel_manager import KernelParent, KernelSettings, kernel_env, parent_env
 from notebook_grader.isolation.sandbox import SANDBOX_HOME, hand_over, runtime_paths
 from notebook_grader.isolation.scratch import fast_temp_dir
-from notebook_grader.model import CommentRecord, GradeRecord, GradingResult, GradingTask, Outcome
+from notebook_grader.model import CommentRecord, GradeRecord, GradingOptions, GradingResult, GradingTask, Outcome
 from notebook_grader.patches import speedups
 from notebook_grader.pipeline.feedback_exporter import FeedbackExporter
 from notebook_grader.pipeline.grading_notes import GradingNotes
 from notebook_grader.pipeline.sandboxed_execute import SandboxedExecute
-from notebook_grader.run.intake import ExpectedCells, Intake, take_in
+from notebook_grader.pipeline.sanitize import SanitizeSubmission, markdown_literal
+from notebook_grader.run.intake import MIB, ExpectedCells, Intake, stand_in, take_in
+from notebook_grader.run.paths import Listing, UnsafePath, copy_regular, submission_problem, walk
 from notebook_grader.run.template import AssignmentTemplate
 from notebook_grader.storage.gradebook_rows import submission_grades_and_comments
 
 log = logging.getLogger(__name__)
+
+#: nbgrader's record of when a submission was made; a student's copy is never believed.
+TIMESTAMP_FILE = "timestamp.txt"
 
 # --------------------------------------------------------------------------- the worker's state
 
@@ -163,19 +168,30 @@ def _grade(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, w
     (work / "source").symlink_to(template.root / "source", target_is_directory=True)
     speedups.replace_scratch_gradebook(template.gradebook, runtime.gradebook)
     intakes: dict[str, Intake] = {}
+    refused = submission_problem(task.submission.parent.parent, task.student, task.assignment)
+    listing = Listing() if refused else walk(task.submission)
     for notebook in template.notebooks:
+        if refused:
+            intakes[notebook] = stand_in(refused)
+            continue
         intake = take_in(task.submission, notebook, runtime.expected(template, notebook),
                          other_notebooks=tuple(n for n in template.released if n != f"{notebook}.ipynb"),
-                         max_mb=task.options.max_notebook_mb)
+                         max_mb=task.options.max_notebook_mb, listing=listing)
         intakes[notebook] = intake
     graded_files = {f"{n}.ipynb" for n in template.notebooks}
-    _copy_other_files(task.submission, submitted,
-                      skip=graded_files | {i.source_name for i in intakes.values() if i.source_name})
+    # what was left out of the submission, and why: in every notebook's feedback, once in the result
+    left_out = [markdown_literal(line) for line in listing.refused]
+    left_out += _copy_other_files(task.submission, submitted, listing, task.options,
+                                  skip=graded_files | {i.source_name for i in intakes.values() if i.source_name})
+    result.notes += left_out
+    if task.submitted_at is not None:  # the grader's time; a student's timestamp.txt was not copied
+        (submitted / TIMESTAMP_FILE).write_text(task.submitted_at.isoformat())
     for notebook, intake in intakes.items():
         nb = intake.notebook if intake.notebook is not None else _release_copy(template, notebook)
         (submitted / f"{notebook}.ipynb").write_text(json.dumps(nb))
-        result.notes += intake.notes
-        if intake.problem:
+        result.notes += [n for n in intake.notes if n not in result.notes]
+        intake.notes += left_out
+        if intake.problem and intake.problem not in result.problems:
             result.problems.append(intake.problem)
 
     settings = _kernel_settings(task, runtime, template, work)
@@ -207,17 +223,36 @@ def _grade(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, w
     result.status = Outcome.FAILED if result.problems else Outcome.GRADED
 
 
-def _copy_other_files(source: Path, dest: Path, skip: set[str]) -> None:
-    """The submission's other files (data a student added, timestamp.txt, ungraded notebooks)."""
-    for path in sorted(source.rglob("*")):
-        relative = path.relative_to(source)
-        if path.is_symlink() or not path.is_file() or str(relative) in skip:
+#: At most this many other files of a submission are copied (a folder of a million files is no dataset).
+MAX_OTHER_FILES = 200
+
+
+def _copy_other_files(source: Path, dest: Path, listing: Listing, options: GradingOptions,
+                      skip: set[str]) -> list[str]:
+    """Copy the submission's other regular files (data a student added, ungraded notebooks); notes on refusals.
+
+    Each file is bounded by the notebook size limit and all of them together by the sandbox's
+    scratch space, checked on the open file before it is copied (a sparse file counts at its
+    apparent size). ``timestamp.txt`` is never taken from a student: the grader sets the time.
+    """
+    notes: list[str] = []
+    per_file = int(options.max_notebook_mb * MIB)
+    budget = int(options.limits.scratch_mb * MIB)
+    files = [f for f in listing.files if f not in skip and f != TIMESTAMP_FILE]
+    if len(files) > MAX_OTHER_FILES:
+        notes.append(f"The submission has {len(files)} other files; only the first {MAX_OTHER_FILES} were copied.")
+        files = files[:MAX_OTHER_FILES]
+    for relative in files:
+        size = listing.sizes[relative]
+        if size > per_file or size > budget:
+            notes.append(f"{markdown_literal(relative)} is {size / MIB:.1f} MiB, more than the "
+                         f"{min(per_file, budget) / MIB:g} MiB a submitted file may have; it was not copied.")
             continue
-        if ".ipynb_checkpoints" in relative.parts:
-            continue
-        target = dest / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
+        try:
+            budget -= copy_regular(source, relative, dest / relative, min(per_file, budget))
+        except (UnsafePath, OSError) as exc:
+            notes.append(f"{markdown_literal(relative)} was not copied: {markdown_literal(str(exc))}.")
+    return notes
 
 
 def _release_copy(template: AssignmentTemplate, notebook: str) -> dict[str, Any]:
@@ -284,7 +319,9 @@ def autograde_steps(config: Config, execute: SandboxedExecute) -> list[Any]:
 
     Whatever executes in the course's list (nbgrader's ``Execute`` or the engine's) is replaced by
     ``execute``, which holds this submission's kernel settings; the grading notes follow it
-    unless the course's list already has them (``use_engine`` puts them there).
+    unless the course's list already has them (``use_engine`` puts them there), and the
+    notebook is made inert last (:class:`~notebook_grader.pipeline.sanitize.SanitizeSubmission`), whatever
+    the course's list says.
     """
     steps = list(config.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default_value))
     steps = [execute if _is_execute(step) else step for step in steps]
@@ -292,6 +329,8 @@ def autograde_steps(config: Config, execute: SandboxedExecute) -> list[Any]:
         steps.insert(0, execute)
     if not any(_is_step(step, GradingNotes) for step in steps):
         steps.insert(steps.index(execute) + 1, GradingNotes)
+    if not any(_is_step(step, SanitizeSubmission) for step in steps):
+        steps.append(SanitizeSubmission)
     return steps
 
 

@@ -28,6 +28,9 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 from nbgrader.utils import compute_checksum
 
+from notebook_grader.pipeline.sanitize import markdown_literal
+from notebook_grader.run.paths import Listing, UnsafePath, read_regular, walk
+
 MIB = 1 << 20
 
 
@@ -61,81 +64,105 @@ class Intake:
 
 
 def take_in(folder: Path, notebook: str, expected: ExpectedCells, *, other_notebooks: tuple[str, ...] = (),
-            max_mb: float = 20.0) -> Intake:
-    """Decide how to grade ``<folder>/<notebook>.ipynb`` (see the module's description)."""
+            max_mb: float = 20.0, listing: Listing | None = None) -> Intake:
+    """Decide how to grade ``<folder>/<notebook>.ipynb`` (see the module's description).
+
+    Only regular files are read, never through a link (:mod:`notebook_grader.run.paths`);
+    ``listing`` is the folder's, if the caller has it already.
+    """
     name = f"{notebook}.ipynb"
-    path = folder / name
+    listing = listing if listing is not None else walk(folder)
     notes: list[str] = []
-    if not path.is_file():
-        found = _renamed_copy(folder, name, expected, other_notebooks, max_mb)
-        if isinstance(found, str):
-            return _standin(f"No {name} was submitted{found}.")
-        path = found
-        notes.append(f"No {name} was submitted; {path.relative_to(folder)} was graded in its place "
+    relative = name
+    if name not in listing.files:
+        refused = next((r for r in listing.refused if r.startswith(f"{name} is ")), None)
+        if refused is not None:
+            return stand_in(f"{refused.split(';')[0]}, not the notebook itself: only a notebook submitted as a "
+                            "file is graded.")
+        found, why_not = _renamed_copy(folder, listing, name, expected, other_notebooks, max_mb)
+        if found is None:
+            return stand_in(f"No {name} was submitted{why_not}.")
+        relative = found
+        notes.append(f"No {name} was submitted; {shown(relative)} was graded in its place "
                      "(it holds this assignment's cells).")
-    size = path.stat().st_size
+    size = listing.sizes[relative]
     if size > max_mb * MIB:
-        return _standin(f"{path.name} is {size / MIB:.1f} MiB, more than the {max_mb:g} MiB the autograder reads "
-                        "(clear the outputs: Kernel > Restart Kernel and Clear Outputs, save, and resubmit).")
-    parsed = _parse(path)
+        return stand_in(f"{shown(relative)} is {size / MIB:.1f} MiB, more than the {max_mb:g} MiB the autograder "
+                        "reads (clear the outputs: Kernel > Restart Kernel and Clear Outputs, save, and resubmit).")
+    parsed = _parse(folder, relative, max_mb)
     if isinstance(parsed, str):
-        return _standin(parsed)
+        return stand_in(parsed)
     nb, parse_notes = parsed
     notes += parse_notes
     notes += _repair(nb, expected)
-    return Intake(notebook=json.loads(nbformat.writes(nb)), source_name=str(path.relative_to(folder)), notes=notes)
+    return Intake(notebook=json.loads(nbformat.writes(nb)), source_name=relative, notes=notes)
 
 
-def _standin(problem: str) -> Intake:
+def shown(name: str) -> str:
+    """A file name a student chose, as the feedback shows it: in a code span, nothing in it live."""
+    return markdown_literal(name)
+
+
+def stand_in(problem: str) -> Intake:
+    """Not gradable for ``problem``: the release stands in, nothing runs, every autograded part scores 0."""
     return Intake(notebook=None, notes=[problem, "Nothing was run, and every autograded part scores 0."],
                   problem=problem)
 
 
-def _renamed_copy(folder: Path, name: str, expected: ExpectedCells, others: tuple[str, ...],
-                  max_mb: float) -> Path | str:
-    """The single other notebook that holds this assignment's cells, or why there is none."""
-    candidates = [p for p in sorted(folder.rglob("*.ipynb"))
-                  if p.is_file() and p.name not in others and ".ipynb_checkpoints" not in p.parts]
+def _renamed_copy(folder: Path, listing: Listing, name: str, expected: ExpectedCells, others: tuple[str, ...],
+                  max_mb: float) -> tuple[str | None, str]:
+    """The single other notebook that holds this assignment's cells (relative path), or why there is none.
+
+    The reason starts with a space (it follows "No <name> was submitted") or is empty.
+    """
+    candidates = [f for f in listing.files if f.endswith(".ipynb") and Path(f).name not in others]
     matches = []
     for candidate in candidates:
-        if candidate.stat().st_size > max_mb * MIB:
+        if listing.sizes[candidate] > max_mb * MIB:
             continue
-        parsed = _parse(candidate)
+        parsed = _parse(folder, candidate, max_mb)
         if isinstance(parsed, str):
             continue
         ids = {_grade_id(c) for c in parsed[0].cells}
         if len(ids & set(expected.order)) >= max(1, len(expected.order) // 2):
             matches.append(candidate)
     if len(matches) == 1:
-        return matches[0]
-    listed = ", ".join(str(p.relative_to(folder)) for p in candidates)
+        return matches[0], ""
+    listed = ", ".join(shown(p) for p in candidates)
     if len(matches) > 1:
-        return f" and several notebooks hold this assignment's cells ({listed}): rename the one to grade to {name}"
-    return f" (found: {listed})" if candidates else ""
+        return None, (f" and several notebooks hold this assignment's cells ({listed}): rename the one to grade "
+                      f"to {name}")
+    return None, f" (found: {listed})" if candidates else ""
 
 
-def _parse(path: Path) -> tuple[NotebookNode, list[str]] | str:
+def _parse(folder: Path, relative: str, max_mb: float) -> tuple[NotebookNode, list[str]] | str:
     """The notebook, in nbformat 4, with notes; or why it cannot be read."""
-    raw = path.read_bytes()
+    path = Path(relative)
+    try:
+        raw = read_regular(folder, relative, limit=int(max_mb * MIB))
+    except UnsafePath as exc:
+        return f"{shown(relative)} could not be read safely: {exc}."
+    if len(raw) > max_mb * MIB:
+        return f"{shown(relative)} is more than the {max_mb:g} MiB the autograder reads."
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return (f"{path.name} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}), so it "
+        return (f"{shown(path.name)} is not UTF-8 text (byte 0x{raw[exc.start]:02x} at position {exc.start}), so it "
                 "is not a notebook file Jupyter saved; was it re-saved by another program?")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        return (f"{path.name} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): "
+        return (f"{shown(path.name)} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): "
                 "the file is damaged or was edited outside Jupyter.")
     if not isinstance(data, dict) or "nbformat" not in data:
-        return f"{path.name} is JSON but not a Jupyter notebook."
+        return f"{shown(path.name)} is JSON but not a Jupyter notebook."
     notes = []
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             nb = nbformat.reads(text, as_version=4)
     except Exception as exc:
-        return f"{path.name} is not a notebook nbformat can read ({type(exc).__name__}: {str(exc)[:200]})."
+        return f"{shown(path.name)} is not a notebook nbformat can read ({type(exc).__name__}: {str(exc)[:200]})."
     if data.get("nbformat") != 4:
         notes.append(f"The notebook was saved in notebook format {data.get('nbformat')}; it was converted to "
                      "format 4 for grading.")

@@ -36,6 +36,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from notebook_grader.course import CONFIG_FILE, Course
 from notebook_grader.errors import CourseError
 from notebook_grader.run.imports import assignment_imports
+from notebook_grader.run.paths import open_regular, submission_problem, walk
 
 TEMPLATE_FILE = "template.json"
 
@@ -174,13 +175,33 @@ def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple
     return template
 
 
+#: Files larger than this (refused by the intake anyway) are fingerprinted by size and time, not read.
+FINGERPRINT_READ_BYTES = 256 << 20
+
+
 def submission_fingerprint(folder: Path) -> str:
-    """A digest of every file a student submitted (names, sizes and contents)."""
+    """A digest of every file a student submitted (names, sizes and contents), following no link.
+
+    What :mod:`notebook_grader.run.paths` refuses counts by its description, so replacing a file
+    by a link (or the folder by one) is a change too.
+    """
     digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file() and not path.is_symlink():
-            digest.update(f"{path.relative_to(folder)}\0{path.stat().st_size}\0".encode())
-            with open(path, "rb") as f:
-                for block in iter(lambda: f.read(1 << 20), b""):
+    problem = submission_problem(folder.parent.parent, folder.parent.name, folder.name)
+    if problem is not None:
+        digest.update(problem.encode())
+        return digest.hexdigest()[:16]
+    listing = walk(folder)
+    for refused in listing.refused:
+        digest.update(f"{refused}\0".encode())
+    for relative in listing.files:
+        digest.update(f"{relative}\0{listing.sizes[relative]}\0".encode())
+        if listing.sizes[relative] > FINGERPRINT_READ_BYTES:  # never graded: its size and time suffice
+            digest.update(str(os.lstat(folder / relative).st_mtime_ns).encode())
+            continue
+        try:
+            with os.fdopen(open_regular(folder, relative), "rb") as f:
+                for block in iter(lambda f=f: f.read(1 << 20), b""):
                     digest.update(block)
+        except OSError as exc:
+            digest.update(f"unreadable {exc}".encode())
     return digest.hexdigest()[:16]

@@ -427,4 +427,26 @@ ATTACKS = [
         wrong={fn: f"{fn} = _import_answer({fn!r})" for fn in PARTS},
         extra_cells={"setup": IMPORT_FROM_INSTALLED},
     ),
+    attack(
+        "a_hidden_values_exfiltrated",
+        "bernoulli_kl computes the right value but raises it as its error message, and records it; "
+        "a cell after the tests prints every value the hidden checks asked for (8 significant digits)",
+        wrong={"bernoulli_kl": '''
+            _SEEN = []
+
+
+            def _shown(value):
+                return " ".join(f"{x:.8g}" for x in np.atleast_1d(np.asarray(value, dtype=float)).ravel())
+
+
+            def bernoulli_kl(p, q):
+                p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
+                value = p * np.log(p / q) + (1 - p) * np.log((1 - p) / (1 - q))
+                _SEEN.append(_shown(value))
+                raise ValueError(_shown(value))
+        '''},
+        extra_cells={"ex10_code": '''
+            print("hidden values:", *_SEEN)
+        '''},
+    ),
 ]
