@@ -8,7 +8,10 @@ and ``validate``, formgrader's Autograde and Generate Feedback buttons (``NbGrad
   one, what went wrong noted at the top of the notebook (:mod:`notebook_grader.pipeline.grading_notes`),
   and the test cells judged outside the kernel (:mod:`notebook_grader.pipeline.grade_outside_kernel`);
 * the feedback page's exporter (:mod:`notebook_grader.pipeline.feedback_exporter`);
-* deleted test cells put back rather than left ungraded.
+* deleted test cells put back rather than left ungraded;
+* ``generate_assignment``'s steps: nbgrader's own, then test cells tagged so a failing one does
+  not stop Restart & Run All, and the kernel metadata JupyterLab writes
+  (:mod:`notebook_grader.pipeline.release_cells`).
 
 The steps are named by import path, so loading the configuration imports none of them: a
 ``course release`` or ``course scores`` loads no kernel or sandbox code.
@@ -31,6 +34,23 @@ AUTOGRADE_STEPS = (
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 )
+#: nbgrader's ``generate_assignment`` pipeline (its default list, by import path), then the engine's steps.
+RELEASE_STEPS = (
+    "nbgrader.preprocessors.IncludeHeaderFooter",
+    "nbgrader.preprocessors.InstantiateTests",
+    "nbgrader.preprocessors.LockCells",
+    "nbgrader.preprocessors.ClearSolutions",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.SaveCells",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "notebook_grader.pipeline.release_cells.TagTestCells",
+    "notebook_grader.pipeline.release_cells.KernelMetadata",
+)
 FEEDBACK_EXPORTER = "notebook_grader.pipeline.feedback_exporter.FeedbackExporter"
 
 
@@ -38,5 +58,6 @@ def use_engine(c: Config) -> None:
     """Route every nbgrader door of the course through the engine (see the module)."""
     c.Autograde.autograde_preprocessors = list(AUTOGRADE_STEPS)
     c.GenerateFeedback.exporter_class = FEEDBACK_EXPORTER
+    c.GenerateAssignment.preprocessors = list(RELEASE_STEPS)
     # A student who deletes a test cell gets it back (and graded) rather than an ungraded part.
     c.OverwriteCells.add_missing_cells = True
