@@ -1,4 +1,5 @@
-"""What the instructor reads after grading: the score tables and the grades CSV.
+"""What the instructor reads after grading: the score tables, the grades CSV, and grade exports a
+learning-management system imports (Canvas, Moodle).
 
 Scores are read from the gradebook's tables with two SQL queries per assignment, computed as
 nbgrader's own model computes them (``nbgrader.api``: a grade's score is its manual score if
@@ -7,6 +8,10 @@ of code and markdown grade cells; a submission needs manual grading if any of it
 a test checks the two agree). Reading through nbgrader's model would import nbgrader, its
 server extensions and nbconvert, which costs more than a second before the first row: this is
 what ``course scores`` and the end of every ``course grade`` print.
+
+Names and emails come from the roster (``course students import``, the gradebook's ``student``
+table); any text a student or a roster controls is passed through ``csv_safe`` (or
+``terminal_safe`` on the terminal) before it is written.
 """
 
 from __future__ import annotations
@@ -32,6 +37,14 @@ class StudentScore:
     needs_manual_grade: bool
     parts: dict[str, float | None]
     assignment: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+
+    @property
+    def name(self) -> str:
+        """``Last, First`` (as formgrader lists students), or empty when the roster has no name."""
+        return ", ".join(part for part in (self.last_name, self.first_name) if part)
 
     @property
     def total(self) -> float:
@@ -63,6 +76,9 @@ LEFT JOIN base_cell bc ON bc.id = g.cell_id
 LEFT JOIN grade_cells gc ON gc.id = g.cell_id
 WHERE a.name = :assignment
 """
+
+
+_NAMES = "SELECT id, first_name, last_name, email FROM student"
 
 
 def _score(auto: float | None, manual: float | None, extra: float | None) -> float:
@@ -127,10 +143,15 @@ def student_scores(db_url: str, assignment: str) -> list[StudentScore]:
         row["needs"] = row["needs"] or bool(needs_manual)
         graded = auto is not None or manual is not None
         row["parts"][cell] = score if graded else None
+    names = {student: (first or "", last or "", email or "")
+             for student, first, last, email in _rows(db_url, _NAMES)} if by_student else {}
+    unnamed = ("", "", "")
     return [
         StudentScore(student=student, autograded=row["code"], max_autograded=maxima.get("code", 0.0),
                      written=row["markdown"], max_written=maxima.get("markdown", 0.0),
-                     needs_manual_grade=row["needs"], parts=row["parts"], assignment=assignment)
+                     needs_manual_grade=row["needs"], parts=row["parts"], assignment=assignment,
+                     first_name=names.get(student, unnamed)[0], last_name=names.get(student, unnamed)[1],
+                     email=names.get(student, unnamed)[2])
         for student, row in sorted(by_student.items())
     ]
 
@@ -152,9 +173,9 @@ def format_table(rows: list[StudentScore]) -> str:
     body = []
     for r in rows:
         status = "written answers to grade" if r.needs_manual_grade else "complete"
-        body.append((r.student, f"{r.autograded:g}/{r.max_autograded:g}", f"{r.written:g}/{r.max_written:g}",
+        body.append((r.student, r.name, f"{r.autograded:g}/{r.max_autograded:g}", f"{r.written:g}/{r.max_written:g}",
                      f"{r.total:g}/{r.max_total:g}", status))
-    return _table(("student", "autograded", "written", "total", "status"), body)
+    return _table(("student", "name", "autograded", "written", "total", "status"), body)
 
 
 def course_totals(by_assignment: Mapping[str, list[StudentScore]]) -> dict[str, tuple[float, float]]:
@@ -191,11 +212,52 @@ def write_csv(by_assignment: Mapping[str, list[StudentScore]], path: Path) -> No
     totals = course_totals(by_assignment)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student_id", "assignment", "autograded", "max_autograded", "written", "max_written",
+        writer.writerow(["student_id", "first_name", "last_name", "email", "assignment", "autograded", "max_autograded",
+                         "written", "max_written",
                          "total", "max_total", "needs_manual_grade", "course_total", "course_max_total", *parts])
         for assignment, rows in by_assignment.items():
             for r in rows:
                 own = {f"{assignment}/{p}": s for p, s in r.parts.items()}
-                writer.writerow([csv_safe(r.student), assignment, r.autograded, r.max_autograded, r.written,
+                writer.writerow([csv_safe(r.student), csv_safe(r.first_name), csv_safe(r.last_name), csv_safe(r.email),
+                                 assignment, r.autograded, r.max_autograded, r.written,
                                  r.max_written, r.total, r.max_total, r.needs_manual_grade, *totals[r.student],
                                  *("" if own.get(p) is None else own[p] for p in parts)])
+
+
+#: The learning-management systems :func:`write_lms_csv` writes a grade import for.
+LMS_FORMATS = ("canvas", "moodle")
+
+
+def write_lms_csv(rows: list[StudentScore], assignment: str, lms: str, path: Path) -> None:
+    """The assignment's total per student, as the grade import of ``lms`` reads it.
+
+    * ``canvas``: the columns of a Canvas Gradebook export, which its Gradebook import takes
+      back: ``Student`` (``Last, First``), ``ID``, ``SIS User ID``, ``SIS Login ID``, ``Section``,
+      then one column per assignment, and a ``Points Possible`` row (Canvas Instructor Guide,
+      "How do I import grades in the Gradebook?"). Canvas matches a student by ``ID``, ``SIS
+      User ID`` or ``SIS Login ID``; the course's student id is written as the SIS ids (Canvas's
+      own numeric ``ID`` is not known here and is left blank).
+    * ``moodle``: the columns of a Moodle gradebook plain-text export, which its CSV grade
+      import takes back: ``First name``, ``Last name``, ``ID number``, ``Email address``, then the
+      grade column (MoodleDocs, "Grade import": at import, map ``Email address`` to
+      ``useremail`` or ``ID number`` to ``useridnumber``, and the grade column to the grade item).
+
+    A submission still awaiting hand grading is exported with its provisional total.
+    """
+    rows = sorted(rows, key=lambda r: r.student)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        if lms == "canvas":
+            writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
+            max_total = max((r.max_total for r in rows), default=0.0)
+            writer.writerow(["Points Possible", "", "", "", "", f"{max_total:g}"])
+            for r in rows:
+                writer.writerow([csv_safe(r.name or r.student), "", csv_safe(r.student), csv_safe(r.student), "",
+                                 f"{r.total:g}"])
+        elif lms == "moodle":
+            writer.writerow(["First name", "Last name", "ID number", "Email address", assignment])
+            for r in rows:
+                writer.writerow([csv_safe(r.first_name), csv_safe(r.last_name), csv_safe(r.student),
+                                 csv_safe(r.email), f"{r.total:g}"])
+        else:
+            raise ValueError(f"unknown learning-management system {lms!r}: one of {', '.join(LMS_FORMATS)}")
