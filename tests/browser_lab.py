@@ -82,7 +82,7 @@ class Lab:
         sep = "&" if "?" in path else "?"
         return f"http://127.0.0.1:{self.port}/{path}{sep}token={self.token}"
 
-    def _wait_until_up(self, timeout: float = 120) -> None:
+    def _wait_until_up(self, timeout: float = 600) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

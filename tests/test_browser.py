@@ -8,7 +8,7 @@ Playwright against a JupyterLab this module starts (``tests/browser_lab.py``).
 * Instructor: the roster is imported and the class graded (``course``); formgrader lists the
   students by name; a written answer is hand-graded in formgrader (its maths typeset, network
   cut); ``course feedback`` writes the page again and it shows the hand-given points, its maths
-  typeset offline.
+  typeset offline; ``course report`` writes the class report and its four plots show.
 
 Every step that fails leaves a screenshot in ``test-artifacts/browser/``; a few steps leave one
 when they pass, for a reviewer. One JupyterLab serves both flows.
@@ -231,4 +231,10 @@ def test_the_instructors_week(lab: Lab, course: Course, page: tuple[Any, list[st
         text = " ".join(pg.inner_text("body").split())
         assert re.search(r"Score: 1\.5 / 2\.0", text), "the hand-given points are not on the page"
         assert "$I(p)" not in text, "raw TeX on the page"
+    with steps.step("class-report", keep=True):
+        run_course(course.root, "report", ASSIGNMENT)
+        pg.goto((course.root / "reports" / f"{ASSIGNMENT}.html").as_uri())
+        pg.wait_for_function("() => [...document.images].length === 4 && "
+                             "[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+        assert "Checks passed" in pg.inner_text("body")
     assert not [u for u in refused if "mathjax" in u.lower()], "a page tried to fetch MathJax"

@@ -184,6 +184,17 @@ def _export(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(course: Course, args: argparse.Namespace) -> int:
+    """``course report``: the class report, one HTML page with its plots inside."""
+    from notebook_grader.report.class_report import write_report
+
+    assignment = _assignment(course, args)
+    course.assignment(assignment)
+    path = write_report(course, assignment, Path(args.output) if args.output else None)
+    print(f"{assignment}: class report written to {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="course", description=__doc__)
     parser.add_argument("--root", help="course directory (default: found from the current one)")
@@ -249,6 +260,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--lms", choices=("canvas", "moodle"), required=True, help="the system that imports it")
     export.add_argument("-o", "--output", metavar="FILE", help="default: grades-<lms>.csv in the course directory")
     export.set_defaults(run=_export)
+
+    report = sub.add_parser(
+        "report", help="write the class report: one HTML page with plots (opens offline)",
+        description="Write one HTML page on ASSIGNMENT: the score distribution of each part, the fraction of "
+        "students passing each check (visible and hidden), the diagnoses named most often, the submissions that "
+        "failed and why, and the grading time of each submission; each plot with its numbers.")
+    report.add_argument("assignment", nargs="?", help="default: the course's first declared assignment")
+    report.add_argument("-o", "--output", metavar="FILE", help="default: reports/<assignment>.html in the course")
+    report.set_defaults(run=_report)
     return parser
 
 
