@@ -169,13 +169,14 @@ def _table(header: Sequence[str], body: Iterable[Sequence[str]]) -> str:
 
 
 def format_table(rows: list[StudentScore]) -> str:
-    """A plain-text table: autograded, written and total points per student."""
+    """A plain-text table: autograded, written and total points per student (and names, from the roster)."""
+    named = any(r.name for r in rows)  # the name column only once a roster gave names
     body = []
     for r in rows:
         status = "written answers to grade" if r.needs_manual_grade else "complete"
-        body.append((r.student, r.name, f"{r.autograded:g}/{r.max_autograded:g}", f"{r.written:g}/{r.max_written:g}",
-                     f"{r.total:g}/{r.max_total:g}", status))
-    return _table(("student", "name", "autograded", "written", "total", "status"), body)
+        body.append((r.student, *([r.name] if named else []), f"{r.autograded:g}/{r.max_autograded:g}",
+                     f"{r.written:g}/{r.max_written:g}", f"{r.total:g}/{r.max_total:g}", status))
+    return _table(("student", *(["name"] if named else []), "autograded", "written", "total", "status"), body)
 
 
 def course_totals(by_assignment: Mapping[str, list[StudentScore]]) -> dict[str, tuple[float, float]]:
