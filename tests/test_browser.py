@@ -94,7 +94,9 @@ def open_notebook(pg: Any, lab: Lab, path: str) -> None:
     """Open ``path`` alone (a fresh workspace) and wait for its kernel."""
     pg.goto(lab.url(f"lab/tree/{path}?reset"))
     pg.wait_for_selector(f"{CURRENT} .jp-Cell", timeout=TIMEOUT_MS)
-    pg.wait_for_selector(f'{CURRENT} .jp-Notebook-ExecutionIndicator[data-status="idle"]', timeout=TIMEOUT_MS)
+    # the kernel is running and connected (the status bar names it), not only "No Kernel | Initializing"
+    pg.wait_for_function("() => /ipykernel\\) \\| Idle/.test(document.querySelector('#jp-main-statusbar').innerText)",
+                         timeout=TIMEOUT_MS)
     pg.locator(f"{CURRENT} .jp-Cell").first.click()  # the notebook is the current widget
 
 
