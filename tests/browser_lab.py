@@ -76,7 +76,11 @@ class Lab:
              f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
              f"--ServerApp.root_dir={root}"],
             cwd=root, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait_until_up()
+        try:
+            self._wait_until_up()
+        except BaseException:
+            self.stop()  # a server that never answered is not left running
+            raise
 
     def url(self, path: str = "lab") -> str:
         sep = "&" if "?" in path else "?"
