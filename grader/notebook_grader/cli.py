@@ -157,6 +157,45 @@ def _scores(course: Course, args: argparse.Namespace) -> int:
     return 0
 
 
+def _students_import(course: Course, args: argparse.Namespace) -> int:
+    """``course students import ROSTER``: every row checked, then all stored or none."""
+    from notebook_grader.storage.roster import import_roster, read_roster
+    from notebook_grader.storage.store import take_lock
+
+    entries = read_roster(Path(args.roster))
+    lock, _ = take_lock(course.db_url, course.root)  # never write the gradebook under a running `course grade`
+    try:
+        added, updated = import_roster(course.db_url, entries)
+    finally:
+        lock.release()
+    print(f"roster {Path(args.roster).name}: {len(entries)} student(s): {added} added, {updated} updated")
+    return 0
+
+
+def _export(course: Course, args: argparse.Namespace) -> int:
+    """``course export``: the assignment's totals as a Canvas or Moodle grade import."""
+    from notebook_grader.report.scores import student_scores, write_lms_csv
+
+    assignment = _assignment(course, args)
+    course.assignment(assignment)
+    rows = student_scores(course.db_url, assignment)
+    path = Path(args.output) if args.output else course.root / f"grades-{args.lms}.csv"
+    write_lms_csv(rows, assignment, args.lms, path)
+    print(f"{assignment}: {len(rows)} student(s) written to {path} for {args.lms.capitalize()}'s grade import")
+    return 0
+
+
+def _report(course: Course, args: argparse.Namespace) -> int:
+    """``course report``: the class report, one HTML page with its plots inside."""
+    from notebook_grader.report.class_report import write_report
+
+    assignment = _assignment(course, args)
+    course.assignment(assignment)
+    path = write_report(course, assignment, Path(args.output) if args.output else None)
+    print(f"{assignment}: class report written to {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="course", description=__doc__)
     parser.add_argument("--root", help="course directory (default: found from the current one)")
@@ -206,6 +245,31 @@ def build_parser() -> argparse.ArgumentParser:
                             "assignment's table and each student's course total.")
     scores.add_argument("assignment", nargs="?", help="default: every assignment, and the course total")
     scores.set_defaults(run=_scores)
+
+    students = sub.add_parser("students", help="the class roster (names and emails of the students)")
+    students_sub = students.add_subparsers(dest="students_command", required=True)
+    roster = students_sub.add_parser(
+        "import", help="load a roster CSV (id, first_name, last_name, email) into the gradebook",
+        description="Load the class roster from a CSV whose header names id, first_name, last_name and email. "
+        "Every row is checked first: if any is bad, each bad row is reported with its line number and nothing "
+        "is imported (exit 2). Students already in the gradebook keep their grades and get the roster's names.")
+    roster.add_argument("roster", metavar="ROSTER.csv")
+    roster.set_defaults(run=_students_import)
+
+    export = sub.add_parser("export", help="write the totals as a Canvas or Moodle grade import (CSV)")
+    export.add_argument("assignment", nargs="?", help="default: the course's first declared assignment")
+    export.add_argument("--lms", choices=("canvas", "moodle"), required=True, help="the system that imports it")
+    export.add_argument("-o", "--output", metavar="FILE", help="default: grades-<lms>.csv in the course directory")
+    export.set_defaults(run=_export)
+
+    report = sub.add_parser(
+        "report", help="write the class report: one HTML page with plots (opens offline)",
+        description="Write one HTML page on ASSIGNMENT: the score distribution of each part, the fraction of "
+        "students passing each check (visible and hidden), the diagnoses named most often, the submissions that "
+        "failed and why, and the grading time of each submission; each plot with its numbers.")
+    report.add_argument("assignment", nargs="?", help="default: the course's first declared assignment")
+    report.add_argument("-o", "--output", metavar="FILE", help="default: reports/<assignment>.html in the course")
+    report.set_defaults(run=_report)
     return parser
 
 

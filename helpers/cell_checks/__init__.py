@@ -76,15 +76,49 @@ REFERENCE = _Reference()
 
 
 class CheckFailed(AssertionError):
-    """Raised at the end of a test cell in which a visible check failed."""
+    """Raised at the end of a test cell in which a visible check failed.
+
+    ``details`` holds the FAIL lines of the cell's failed visible checks (already printed above
+    the error in the notebook).
+    """
+
+    def __init__(self, message: str, details: list[str] | None = None, headline: str = "") -> None:
+        super().__init__(message)
+        self.details = list(details or [])
+        self.headline = headline or message
 
     def _render_traceback_(self) -> list[str]:
-        """What IPython shows for it: this one line, not a traceback into the checking machinery.
+        """What IPython shows for it: one line, not a traceback into the checking machinery.
 
-        The FAIL lines printed above it say what went wrong; frames of this module would only
-        bury them. (Formatting those frames also cost a kernel about 20 ms per failed cell.)
+        In a notebook the FAIL lines printed above it say what went wrong; frames of this module
+        would only bury them. (Formatting those frames also cost a kernel about 20 ms per failed
+        cell.) nbgrader's Validate (the button and ``nbgrader validate``) shows a failed cell's
+        error but not what it printed, so while validating the error carries the FAIL lines
+        too, wrapped to fit nbgrader's line width (it cuts longer lines).
         """
-        return [f"{type(self).__name__}: {self}"]
+        if os.environ.get(EXECUTION_ENV) != "validate" or not self.details:
+            return [f"{type(self).__name__}: {self}"]
+        return [_wrapped(f"{type(self).__name__}: {self.headline}"), *(_wrapped(line) for line in self.details)]
+
+
+#: nbgrader's validator indents lines by 4 and cuts them beyond 87 characters.
+VALIDATE_WIDTH = 80
+
+
+def _wrapped(text: str) -> str:
+    """A FAIL line (which may hold a matrix over several lines) folded to :data:`VALIDATE_WIDTH`,
+    continuation lines aligned under the text they continue."""
+    import textwrap
+
+    folded = []
+    for line in text.split("\n"):
+        if len(line) <= VALIDATE_WIDTH:
+            folded.append(line)
+            continue
+        body = line.lstrip()
+        indent = " " * (len(line) - len(body) + (4 if body.startswith("FAIL") else 10))
+        folded.extend(textwrap.wrap(line, VALIDATE_WIDTH, subsequent_indent=indent, break_on_hyphens=False))
+    return "\n".join(folded)
 
 
 # --------------------------------------------------------------------------- values
@@ -346,6 +380,7 @@ class Checks:
         self.function = function
         self._count = 0
         self._failed: list[str] = []
+        self._fail_lines: list[str] = []
         self._unreported: list[dict[str, Any]] = []
         self._reported_at = time.monotonic()
 
@@ -406,7 +441,9 @@ class Checks:
             raise CheckFailed(
                 f"{len(self._failed)} check(s) of {self.function} failed: "
                 + "; ".join(self._failed)
-                + ". Read the FAIL lines above."
+                + ". Read the FAIL lines above.",
+                details=self._fail_lines,
+                headline=f"{len(self._failed)} check(s) of {self.function} failed:",
             )
 
     # Machinery ---------------------------------------------------------------------
@@ -437,6 +474,7 @@ class Checks:
                 self.function, what, visible=True, expected=target, received=record,
                 hint=hint, cmp=cmp, likely=known,
             )
+            self._fail_lines.extend(lines)
             print("\n".join(lines))
 
     def _report(self) -> None:

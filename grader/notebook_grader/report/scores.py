@@ -1,4 +1,5 @@
-"""What the instructor reads after grading: the score tables and the grades CSV.
+"""What the instructor reads after grading: the score tables, the grades CSV, and grade exports a
+learning-management system imports (Canvas, Moodle).
 
 Scores are read from the gradebook's tables with two SQL queries per assignment, computed as
 nbgrader's own model computes them (``nbgrader.api``: a grade's score is its manual score if
@@ -11,6 +12,10 @@ what ``course scores`` and the end of every ``course grade`` print.
 A late submission's penalty (nbgrader's ``AssignLatePenalties``, charged by the grader's own
 submission time: :mod:`notebook_grader.run.collection`) is shown and taken off the total, as
 nbgrader's own export does.
+
+Names and emails come from the roster (``course students import``, the gradebook's ``student``
+table); any text a student or a roster controls is passed through ``csv_safe`` (or
+``terminal_safe`` on the terminal) before it is written.
 """
 
 from __future__ import annotations
@@ -38,6 +43,14 @@ class StudentScore:
     assignment: str = ""
     late_penalty: float = 0.0
     submitted_at: str = ""  # the submission time nbgrader stored (the grader's); "" if none
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+
+    @property
+    def name(self) -> str:
+        """``Last, First`` (as formgrader lists students), or empty when the roster has no name."""
+        return ", ".join(part for part in (self.last_name, self.first_name) if part)
 
     @property
     def total(self) -> float:
@@ -80,6 +93,8 @@ LEFT JOIN submitted_notebook sn ON sn.assignment_id = sa.id
 WHERE a.name = :assignment
 GROUP BY sa.id, sa.student_id, sa.timestamp
 """
+
+_NAMES = "SELECT id, first_name, last_name, email FROM student"
 
 
 def _score(auto: float | None, manual: float | None, extra: float | None) -> float:
@@ -146,11 +161,16 @@ def student_scores(db_url: str, assignment: str) -> list[StudentScore]:
         row["parts"][cell] = score if graded else None
     late = {student: (float(penalty or 0.0), _iso(when))
             for student, when, penalty in _rows(db_url, _LATE, assignment=assignment)}
+    names = {student: (first or "", last or "", email or "")
+             for student, first, last, email in _rows(db_url, _NAMES)} if by_student else {}
+    unnamed = ("", "", "")
     return [
         StudentScore(student=student, autograded=row["code"], max_autograded=maxima.get("code", 0.0),
                      written=row["markdown"], max_written=maxima.get("markdown", 0.0),
                      needs_manual_grade=row["needs"], parts=row["parts"], assignment=assignment,
-                     late_penalty=late.get(student, (0.0, ""))[0], submitted_at=late.get(student, (0.0, ""))[1])
+                     late_penalty=late.get(student, (0.0, ""))[0], submitted_at=late.get(student, (0.0, ""))[1],
+                     first_name=names.get(student, unnamed)[0], last_name=names.get(student, unnamed)[1],
+                     email=names.get(student, unnamed)[2])
         for student, row in sorted(by_student.items())
     ]
 
@@ -177,14 +197,16 @@ def _table(header: Sequence[str], body: Iterable[Sequence[str]]) -> str:
 
 
 def format_table(rows: list[StudentScore]) -> str:
-    """A plain-text table: autograded, written and total points per student."""
+    """A plain-text table: autograded, written and total points per student (and names, from the roster)."""
+    named = any(r.name for r in rows)  # the name column only once a roster gave names
     body = []
     for r in rows:
         status = "written answers to grade" if r.needs_manual_grade else "complete"
         late = f"-{r.late_penalty:g}" if r.late_penalty else ""
-        body.append((r.student, f"{r.autograded:g}/{r.max_autograded:g}", f"{r.written:g}/{r.max_written:g}",
-                     late, f"{r.total:g}/{r.max_total:g}", status))
-    return _table(("student", "autograded", "written", "late", "total", "status"), body)
+        body.append((r.student, *([r.name] if named else []), f"{r.autograded:g}/{r.max_autograded:g}",
+                     f"{r.written:g}/{r.max_written:g}", late, f"{r.total:g}/{r.max_total:g}", status))
+    return _table(("student", *(["name"] if named else []), "autograded", "written", "late", "total", "status"),
+                  body)
 
 
 def course_totals(by_assignment: Mapping[str, list[StudentScore]]) -> dict[str, tuple[float, float]]:
@@ -221,13 +243,53 @@ def write_csv(by_assignment: Mapping[str, list[StudentScore]], path: Path) -> No
     totals = course_totals(by_assignment)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student_id", "assignment", "autograded", "max_autograded", "written", "max_written",
-                         "late_penalty", "total", "max_total", "needs_manual_grade", "submitted_at",
-                         "course_total", "course_max_total", *parts])
+        writer.writerow(["student_id", "first_name", "last_name", "email", "assignment", "autograded",
+                         "max_autograded", "written", "max_written", "late_penalty", "total", "max_total",
+                         "needs_manual_grade", "submitted_at", "course_total", "course_max_total", *parts])
         for assignment, rows in by_assignment.items():
             for r in rows:
                 own = {f"{assignment}/{p}": s for p, s in r.parts.items()}
-                writer.writerow([csv_safe(r.student), assignment, r.autograded, r.max_autograded, r.written,
+                writer.writerow([csv_safe(r.student), csv_safe(r.first_name), csv_safe(r.last_name),
+                                 csv_safe(r.email), assignment, r.autograded, r.max_autograded, r.written,
                                  r.max_written, r.late_penalty, r.total, r.max_total, r.needs_manual_grade,
                                  r.submitted_at, *totals[r.student],
                                  *("" if own.get(p) is None else own[p] for p in parts)])
+
+
+#: The learning-management systems :func:`write_lms_csv` writes a grade import for.
+LMS_FORMATS = ("canvas", "moodle")
+
+
+def write_lms_csv(rows: list[StudentScore], assignment: str, lms: str, path: Path) -> None:
+    """The assignment's total per student, as the grade import of ``lms`` reads it.
+
+    * ``canvas``: the columns of a Canvas Gradebook export, which its Gradebook import takes
+      back: ``Student`` (``Last, First``), ``ID``, ``SIS User ID``, ``SIS Login ID``, ``Section``,
+      then one column per assignment, and a ``Points Possible`` row (Canvas Instructor Guide,
+      "How do I import grades in the Gradebook?"). Canvas matches a student by ``ID``, ``SIS
+      User ID`` or ``SIS Login ID``; the course's student id is written as the SIS ids (Canvas's
+      own numeric ``ID`` is not known here and is left blank).
+    * ``moodle``: the columns of a Moodle gradebook plain-text export, which its CSV grade
+      import takes back: ``First name``, ``Last name``, ``ID number``, ``Email address``, then the
+      grade column (MoodleDocs, "Grade import": at import, map ``Email address`` to
+      ``useremail`` or ``ID number`` to ``useridnumber``, and the grade column to the grade item).
+
+    A submission still awaiting hand grading is exported with its provisional total.
+    """
+    rows = sorted(rows, key=lambda r: r.student)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        if lms == "canvas":
+            writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment])
+            max_total = max((r.max_total for r in rows), default=0.0)
+            writer.writerow(["Points Possible", "", "", "", "", f"{max_total:g}"])
+            for r in rows:
+                writer.writerow([csv_safe(r.name or r.student), "", csv_safe(r.student), csv_safe(r.student), "",
+                                 f"{r.total:g}"])
+        elif lms == "moodle":
+            writer.writerow(["First name", "Last name", "ID number", "Email address", assignment])
+            for r in rows:
+                writer.writerow([csv_safe(r.first_name), csv_safe(r.last_name), csv_safe(r.student),
+                                 csv_safe(r.email), f"{r.total:g}"])
+        else:
+            raise ValueError(f"unknown learning-management system {lms!r}: one of {', '.join(LMS_FORMATS)}")
