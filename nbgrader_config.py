@@ -22,6 +22,7 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
 c.CourseGrading.assignments = {
     "fisher_information": {"graded": ["exercises"], "reading": ["theory"]},
     "fisher_estimation": {"graded": ["exercises"], "reading": ["theory"]},
+    "fisher_deep_learning": {"graded": ["exercises"], "reading": ["theory"]},
 }
 # What a student's kernel may import from the course: the notebooks' helpers and the kernel
 # half of the test-cell protocol. Both are shown read-only in the sandbox.
