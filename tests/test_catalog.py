@@ -322,13 +322,16 @@ def _test_cell(nb: Any, part: str) -> Any:
 
 
 def _hidden_source_lines(source: Any, release_text: str) -> set[str]:
-    """Lines of hidden test code that are not also visible somewhere in the release."""
+    """Lines of hidden test code that are not also visible somewhere in the release.
+
+    The region's marker lines are left out: :func:`_leaks` looks for the markers on their own.
+    """
     lines = set()
     for cell in source.cells:
         if is_test_cell(cell):
             cell_lines = cell.source.splitlines()
             for start, end in hidden_line_ranges(cell.source):
-                for line in cell_lines[start - 1:end]:
+                for line in cell_lines[start:end - 1]:
                     line = line.strip()
                     if len(line) >= 12 and line not in release_text:
                         lines.add(line)
