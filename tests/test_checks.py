@@ -72,7 +72,8 @@ def test_check_true_refuses_ambiguous_arrays() -> None:
 
 
 def contract_functions(notebooks: Path | list[Path] = EXERCISES) -> set[str]:
-    """The functions the exercises ask for: every ``def name(`` of the source notebooks' solution cells."""
+    """The functions the exercises ask for: every public ``def name(`` of the source notebooks' solution
+    cells (a reference solution's private helper, ``_name``, is no contract)."""
     found = set()
     for notebook in [notebooks] if isinstance(notebooks, Path) else notebooks:
         nb = nbformat.read(notebook, as_version=4)
@@ -81,6 +82,7 @@ def contract_functions(notebooks: Path | list[Path] = EXERCISES) -> set[str]:
             for cell in nb.cells
             if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("solution")
             for name in re.findall(r"^\s*def\s+(\w+)\s*\(", cell.source, flags=re.MULTILINE)
+            if not name.startswith("_")
         }
     return found
 
