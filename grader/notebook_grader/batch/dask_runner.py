@@ -40,6 +40,7 @@ from notebook_grader.batch.fingerprint import (
     environment_parts,
 )
 from notebook_grader.errors import CourseError
+from notebook_grader.identifiers import check_student_id
 from notebook_grader.model import GradingOptions, GradingResult, GradingTask, Outcome
 
 PLUGIN = "course-grader"
@@ -176,9 +177,10 @@ def grade_remote(files: dict[str, bytes], assignment: str, student: str, options
     with plugin.lock:
         work = Path(tempfile.mkdtemp(prefix="s", dir=plugin.root))
         try:
-            unpack_folder(files, work / "submission")
-            return grade.grade_submission(GradingTask(assignment, student, work / "submission", plugin.template,
-                                                      options))
+            # laid out as under the course's submitted/, which the worker's intake checks (run/paths.py)
+            submission = work / "submitted" / check_student_id(student) / assignment
+            unpack_folder(files, submission)
+            return grade.grade_submission(GradingTask(assignment, student, submission, plugin.template, options))
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
