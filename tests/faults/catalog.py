@@ -387,11 +387,13 @@ FAULTS: list[Fault] = [
     Fault("fault-memory-bomb", _memory_bomb, lambda c: c.full, True, "ran out of memory"),
     # Every forked child is a copy of the kernel on the same channels: usually the kernel reports
     # the refused fork, but a child may win the race, the copies may leave the kernel stuck, or
-    # (on a loaded machine) the loop of refused forks may outlast the cell's time limit. Each of
-    # these records a failure with its reason; all are equally right.
+    # (on a loaded machine) the loop of refused forks may outlast the cell's time limit; and since
+    # memory is limited per submission, the copies of the kernel the forks make may together pass
+    # the submission's memory first. Each of these records a failure with its reason; all are
+    # equally right.
     Fault("fault-fork-bomb", _fork_bomb, lambda c: c.full, True, "too many processes",
           also=("the kernel stopped responding", "the kernel was killed", "did not recover", "ran longer than",
-                "used up its")),
+                "used up its", "ran out of memory")),
     Fault("fault-os-exit", _os_exit, lambda c: c.points_before("ex2_code"), True, "exited with status 3"),
     # exit() asks the kernel to stop once the cell is done; it goes a few cells later
     Fault("fault-exit", _quit, lambda c: (c.points_before("ex3_code"), c.full), True, "exited with status 0"),
