@@ -74,3 +74,21 @@ def write_submission(nb: Any, submitted_root: Path, student: str, assignment: st
     path = folder / f"{notebook}.ipynb"
     nbformat.write(nb, path)
     return path
+
+
+def sample_students(course: Any, assignment: str, alice: Mapping[str, str],
+                    bob_mistakes: Mapping[str, str]) -> dict[str, Any]:
+    """The three sample students of ``assignment``, from its current release: ``alice`` (her own
+    answers), ``bob`` (the reference with ``bob_mistakes``), ``carol`` (the release untouched)."""
+    from tests.course_copy import release_notebook, source_notebook
+
+    release = nbformat.read(release_notebook(course, assignment), as_version=4)
+    bob = {**reference_answers(source_notebook(course, assignment)), **bob_mistakes}
+    return {"alice": fill(release, alice), "bob": fill(release, bob), "carol": fill(release, {})}
+
+
+def write_samples(notebooks: Mapping[str, Any], root: Path, assignment: str) -> None:
+    """Write each sample student's notebook under ``root/submitted/`` and say where."""
+    for student, nb in notebooks.items():
+        path = write_submission(nb, root / "submitted", student, assignment)
+        print("wrote", path.relative_to(root))
