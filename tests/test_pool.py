@@ -24,7 +24,7 @@ import pytest
 
 from notebook_grader.batch import pool
 from notebook_grader.batch.pool import WorkerPool
-from notebook_grader.model import GradingResult, GradingTask, Outcome
+from notebook_grader.model import GradingResult, GradingTask, Limits, Outcome
 from notebook_grader.run.grade import WorkerConfig
 
 pytestmark = pytest.mark.unit
@@ -316,3 +316,44 @@ def test_a_killed_workers_early_kernel_parent_stops(tmp_path: Path) -> None:
         assert not _alive(mine), "the kernel parent outlived its worker"
         others = [k.process.pid for k in parents if k.process.pid != mine]
         assert all(_alive(pid) for pid in others), "another worker's parent stopped too"
+
+
+def test_one_kernel_parent_serves_the_first_workers_and_stops_with_the_pool(tmp_path: Path) -> None:
+    """``course grade`` starts one kernel parent for its first workers (batch/prestart.py): each worker
+    gets a handle of its own on it, the parent answers both, and the pool's end stops it."""
+    from notebook_grader.isolation.kernel_manager import KernelParent, parent_env
+
+    handles = KernelParent.shared([], parent_env(), 2)
+    assert handles[0].process is handles[1].process
+    with WorkerPool(2, CONFIG, task_timeout=120, runner=ParentReporter(tmp_path), kernel_parents=handles) as p:
+        results = list(p.grade([_task(f"ok-{i}", tmp_path) for i in range(4)]))
+    assert len(results) == 4
+    given = [f.read_text() for f in tmp_path.glob("parent-*")]
+    assert len(given) == 2 and set(given) == {f"{handles[0].process.pid} ready"}
+    assert not _alive(handles[0].process.pid)
+
+
+def test_a_shared_kernel_parent_kills_a_gone_workers_kernels_and_serves_the_others(tmp_path: Path) -> None:
+    """A worker that goes away (its socket closes) takes the kernels it launched with it; the parent
+    goes on launching kernels for the other workers, and exits when the last one has gone."""
+    from notebook_grader.isolation.kernel_manager import KernelParent, kernel_env, parent_env
+
+    first, second = KernelParent.shared([], parent_env(), 2)
+    env = kernel_env(str(tmp_path))
+    supervisor, kernel, _ = first.launch(str(tmp_path / "first.json"), None, Limits(), None, env)
+    assert _alive(supervisor) and _alive(kernel)
+    first.close()
+    assert _gone(supervisor, kernel), "a gone worker's kernel outlived it"
+    assert first.process.poll() is None, "the parent stopped while another worker still used it"
+    _, other_kernel, _ = second.launch(str(tmp_path / "second.json"), None, Limits(), None, env)
+    assert _alive(other_kernel)
+    second.close()
+    assert second.process.returncode is not None
+    assert _gone(other_kernel), "a kernel outlived its parent"
+
+
+def _gone(*pids: int, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(_alive(pid) for pid in pids)

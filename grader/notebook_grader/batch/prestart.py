@@ -1,12 +1,13 @@
 """Kernel parents started first, while ``course grade`` imports nbgrader and builds the template.
 
-A worker's kernel parent imports what every kernel will need (NumPy, SciPy, Matplotlib, the
-course's helpers: a second or two), and the first submission cannot run before it is ready.
+A kernel parent imports what every kernel will need (NumPy, SciPy, Matplotlib, the course's
+helpers: a second or two), and the first submission cannot run before it is ready.
 Started by the worker, it would begin only after the coordinator has imported nbgrader and
 forked the workers; started here, from the command line before those imports (this module and
 what it needs import in a few tenths of a second), it does its imports on the other core
-meanwhile. The pool gives one to each of its first workers (:class:`~notebook_grader.batch.pool.WorkerPool`);
-a worker started later (a recycled one) starts its own.
+meanwhile. One parent serves all the first workers, each through a handle of its own: the pool
+gives one handle to each (:class:`~notebook_grader.batch.pool.WorkerPool`); a worker started
+later (a recycled one) starts a parent of its own.
 """
 
 from __future__ import annotations
@@ -48,8 +49,12 @@ def planned_workers(course: Course, assignment: str, requested: int | None = Non
 
 
 def start_kernel_parents(course: Course, assignment: str, requested: int | None = None) -> list[KernelParent]:
-    """One kernel parent per planned worker, importing what the assignment's kernels import."""
+    """A handle for each planned worker on one kernel parent, importing what the assignment's kernels import.
+
+    One process serves them all: its imports (seconds of CPU with SciPy and seaborn) are paid
+    once per run, not once per worker, and only one interpreter competes with the coordinator
+    for the cores while it imports.
+    """
     helpers = tuple(course.settings.helper_packages)
     preload = list(assignment_imports(course.folder("release", assignment), helpers))
-    env = parent_env()
-    return [KernelParent(preload, env) for _ in range(planned_workers(course, assignment, requested))]
+    return KernelParent.shared(preload, parent_env(), planned_workers(course, assignment, requested))

@@ -50,23 +50,57 @@ class KernelStartError(RuntimeError):
     """The kernel parent could not start a kernel (the sandbox failed, or the parent died)."""
 
 
+def _start_parent(modules: list[str], env: dict[str, str],
+                  count: int) -> tuple[subprocess.Popen[bytes], list[socket.socket]]:
+    """Start a kernel parent process with ``count`` sockets; return it and this side's sockets."""
+    pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) for _ in range(count)]
+    theirs = [pair[1].fileno() for pair in pairs]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "notebook_grader.isolation.kernel_parent", ",".join(map(str, theirs)),
+         str(os.getpid()), json.dumps(modules)],
+        pass_fds=theirs, env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, cwd="/",
+        start_new_session=True,
+    )
+    for _, their_end in pairs:
+        their_end.close()
+    return process, [mine for mine, _ in pairs]
+
+
 class KernelParent:
-    """The worker's handle on its kernel parent process (one per worker)."""
+    """A worker's handle on its kernel parent process (see :mod:`notebook_grader.isolation.kernel_parent`).
+
+    Each handle has a socket of its own; several handles may share one parent process
+    (:meth:`shared`), one per worker, so that the parent's imports are paid once.
+    """
 
     def __init__(self, modules: list[str], env: dict[str, str]) -> None:
-        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self._sock = mine
+        process, (sock,) = _start_parent(modules, env, 1)
+        self._setup(sock, process, [self])
+
+    @classmethod
+    def shared(cls, modules: list[str], env: dict[str, str], count: int) -> list[KernelParent]:
+        """``count`` handles on one new parent process, one for each of ``count`` workers.
+
+        The parent serves each handle's launches on its socket; a worker that goes away takes its
+        own kernels with it. The process exits when every handle's socket is closed.
+        """
+        if count < 1:
+            return []
+        process, socks = _start_parent(modules, env, count)
+        handles = [cls.__new__(cls) for _ in socks]
+        for handle, sock in zip(handles, socks, strict=True):
+            handle._setup(sock, process, handles)
+        return handles
+
+    def _setup(self, sock: socket.socket, process: subprocess.Popen[bytes], siblings: list[KernelParent]) -> None:
+        self._sock = sock
+        self.process = process
+        self._siblings = siblings  # the handles on the same process, this one included
+        self._closed = False
         self._lock = threading.Lock()
         self._next = 0
         self._exits: dict[int, int] = {}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "notebook_grader.isolation.kernel_parent", str(theirs.fileno()), str(os.getpid()),
-             json.dumps(modules)],
-            pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True, cwd="/",
-            start_new_session=True,
-        )
-        theirs.close()
         self.ready: dict[str, Any] | None = None
 
     def wait_ready(self) -> dict[str, Any]:
@@ -123,14 +157,16 @@ class KernelParent:
             return self._exits[supervisor]
 
     def close(self) -> None:
-        """Stop the parent (it exits when its socket closes; its kernels die with it).
+        """Close this handle; stop the parent once no handle on it is open here.
 
-        Also reaps a parent this process started and then gave to a worker (:meth:`hand_over`),
-        once that worker has gone. In the worker itself the wait returns at once: it is not the
-        parent's parent, and the parent exits when the worker's socket closes.
+        The parent kills the kernels launched through a socket when it closes, and exits when its
+        last socket closes (its kernels die with it). The last handle closed in the process that
+        started the parent also reaps it, once the workers it was given to (:meth:`hand_over`)
+        have gone. In a worker the wait returns at once: it is not the parent's parent.
         """
-        with contextlib.suppress(OSError):
-            self._sock.close()
+        self._drop_socket()
+        if any(not sibling._closed for sibling in self._siblings):
+            return
         try:
             self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:
@@ -138,17 +174,20 @@ class KernelParent:
             self.process.wait()
 
     def hand_over(self) -> None:
-        """After forking the worker that will use this parent: drop this process's end of the socket.
+        """After forking the worker that will use this handle: drop this process's end of the socket.
 
-        The parent exits when its socket's last holder closes it, so only its worker may hold it.
-        Started early (by the coordinator, while it imports and builds the template), a parent is
-        forked into its worker with the socket; :meth:`close` later reaps its process here.
+        The parent stops serving a socket when its last holder closes it, so only its worker may
+        hold it. Started early (by the coordinator, while it imports and builds the template), a
+        parent is forked into its workers with the sockets; :meth:`close` later reaps its process here.
         """
-        with contextlib.suppress(OSError):
-            self._sock.close()
+        self._drop_socket()
 
     def forget(self) -> None:
-        """In a forked worker: drop an inherited socket of another worker's parent (see :meth:`hand_over`)."""
+        """In a forked worker: drop an inherited socket of another worker's handle (see :meth:`hand_over`)."""
+        self._drop_socket()
+
+    def _drop_socket(self) -> None:
+        self._closed = True
         with contextlib.suppress(OSError):
             self._sock.close()
 

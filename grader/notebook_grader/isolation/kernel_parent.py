@@ -21,7 +21,15 @@ Protocol (JSON messages over a ``SOCK_SEQPACKET`` socket, file descriptor ``FD``
   "supervisor": pid, "pid": pid}`` with a pidfd of the supervisor attached, or
   ``{"id": n, "ok": false, "error": ...}``;
 * parent → worker ``{"event": "exit", "supervisor": pid, "code": code}`` when one ends;
-* end of file (the worker is gone): the parent exits, and with it every kernel.
+* end of file (the worker is gone): the parent kills the kernels that worker launched.
+
+One parent may serve several workers, one socket each (``FD`` is then a comma-separated list):
+importing NumPy, SciPy, Matplotlib and seaborn takes seconds of CPU, and the first workers of a
+run can share one parent's imports instead of paying them once each
+(:meth:`~notebook_grader.isolation.kernel_manager.KernelParent.shared`). Every launch and exit
+message goes to the socket that asked; a kernel belongs to the worker that launched it, so a worker
+that goes away takes its kernels with it and leaves the others running. The parent exits when its
+last socket closes, and with it every kernel.
 """
 
 from __future__ import annotations
@@ -124,7 +132,7 @@ def _pidfd(pid: int) -> int | None:
 _groups: dict[int, SubmissionGroup] = {}
 
 
-def _handle_launch(sock: socket.socket, request: dict[str, Any], running: set[int]) -> None:
+def _handle_launch(sock: socket.socket, request: dict[str, Any], running: dict[int, socket.socket | None]) -> None:
     spec = request.get("spec")
     sandbox = SandboxSpec(show=tuple(spec["show"]), writable=tuple(spec["writable"]), seed=spec.get("seed"),
                           hostname=spec.get("hostname", "sandbox")) if spec else None
@@ -139,7 +147,7 @@ def _handle_launch(sock: socket.socket, request: dict[str, Any], running: set[in
             group.remove()
         _send(sock, {"id": request["id"], "ok": False, "error": str(exc)})
         return
-    running.add(launched.supervisor)
+    running[launched.supervisor] = sock
     if group is not None:
         _groups[launched.supervisor] = group
     pidfd = _pidfd(launched.supervisor)
@@ -149,7 +157,8 @@ def _handle_launch(sock: socket.socket, request: dict[str, Any], running: set[in
         os.close(pidfd)
 
 
-def _reap(sock: socket.socket, running: set[int]) -> None:
+def _reap(running: dict[int, socket.socket | None]) -> None:
+    """Reap every finished supervisor; tell the worker that launched it (if it is still there)."""
     while running:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -157,13 +166,24 @@ def _reap(sock: socket.socket, running: set[int]) -> None:
             return
         if pid == 0:
             return
-        running.discard(pid)
+        owner = running.pop(pid, None)
         group = _groups.pop(pid, None)
         if group is not None:
             group.remove()
         code = os.waitstatus_to_exitcode(status)
-        with contextlib.suppress(OSError):
-            _send(sock, {"event": "exit", "supervisor": pid, "code": code})
+        if owner is not None:
+            with contextlib.suppress(OSError):
+                _send(owner, {"event": "exit", "supervisor": pid, "code": code})
+
+
+def _abandon(sock: socket.socket, running: dict[int, socket.socket | None]) -> None:
+    """A worker has gone: kill the kernels it launched (their sandboxes die with their supervisors)."""
+    for supervisor, owner in running.items():
+        if owner is sock:
+            running[supervisor] = None  # reaped later, with no one to tell
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(supervisor, signal.SIGKILL)
+    sock.close()
 
 
 def _die_with_parent(parent: int) -> None:
@@ -174,38 +194,45 @@ def _die_with_parent(parent: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    fd, parent = int(argv[1]), int(argv[2])
+    fds, parent = [int(fd) for fd in argv[1].split(",")], int(argv[2])
     modules = json.loads(argv[3]) if len(argv) > 3 else []
     _die_with_parent(parent)
     remove_stale_groups()
-    sock = socket.socket(fileno=fd)
+    socks = [socket.socket(fileno=fd) for fd in fds]
     started = time.monotonic()
     failed = preload(modules)
     threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else threading.active_count()
-    _send(sock, {"event": "ready", "seconds": time.monotonic() - started, "failed": failed, "threads": threads})
+    ready = {"event": "ready", "seconds": time.monotonic() - started, "failed": failed, "threads": threads}
+    for sock in socks:
+        with contextlib.suppress(OSError):  # a worker already gone is seen at its end of file below
+            _send(sock, ready)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
-    running: set[int] = set()
-    while True:
-        ready, _, _ = select.select([sock, wake_r], [], [])
-        if wake_r in ready:
+    running: dict[int, socket.socket | None] = {}  # supervisor pid -> the socket that launched it
+    while socks:
+        readable, _, _ = select.select([*socks, wake_r], [], [])
+        if wake_r in readable:
             os.read(wake_r, 4096)
-            _reap(sock, running)
-        if sock in ready:
+            _reap(running)
+        for sock in [s for s in socks if s in readable]:
             try:
                 data = sock.recv(MESSAGE_BYTES)
             except InterruptedError:
                 continue
-            if not data or json.loads(data).get("op") == "quit":
-                # Nothing to flush or save, and its kernels die with it: skip the interpreter's
-                # teardown of everything it preloaded (a few tenths of a second the worker waits for).
-                os._exit(0)
-            request = json.loads(data)
-            if request.get("op") == "launch":
+            except OSError:
+                data = b""
+            request = json.loads(data) if data else {"op": "quit"}
+            if request.get("op") == "quit":
+                socks.remove(sock)
+                _abandon(sock, running)
+            elif request.get("op") == "launch":
                 _handle_launch(sock, request, running)
-                _reap(sock, running)
+                _reap(running)
+    # Nothing to flush or save, and its kernels die with it: skip the interpreter's teardown of
+    # everything it preloaded (a few tenths of a second a worker would wait for).
+    os._exit(0)
 
 
 if __name__ == "__main__":
