@@ -2,8 +2,9 @@
 
 Each is used only while :func:`notebook_grader.patches.in_use` says so: the installed library in
 the range it was tested with, and the replaced method still there. Otherwise the subclass does
-what the library's own method does (the first three only save time, so they also follow
-``NOTEBOOK_GRADER_NO_PATCHES``; the last one is what makes feedback say "awaiting hand grading").
+what the library's own method does (all but ``AWAITING_HAND_GRADING`` only save time, so they
+also follow ``NOTEBOOK_GRADER_NO_PATCHES``; that one is what makes feedback say "awaiting hand
+grading").
 """
 
 from __future__ import annotations
@@ -33,4 +34,11 @@ FEEDBACK_WITHOUT_RESERIALIZATION = Patch("feedback_without_reserialization", "nb
 AWAITING_HAND_GRADING = Patch("awaiting_hand_grading", "nbgrader", ">=0.9.6,<0.10",
                               ("nbgrader.preprocessors.getgrades:GetGrades._get_score",), switchable=False)
 
-OVERRIDES = (QUICK_START_CLIENT, FAST_DEAD_KERNEL_POLL, FEEDBACK_WITHOUT_RESERIALIZATION, AWAITING_HAND_GRADING)
+#: :class:`~notebook_grader.pipeline.save_grades.SaveAutoGradesAtOnce`: nbgrader's
+#: ``SaveAutoGrades._add_score`` and ``_add_comment`` on rows fetched at once, committed once.
+SAVE_GRADES_AT_ONCE = Patch("save_grades_at_once", "nbgrader", ">=0.9.6,<0.10",
+                            ("nbgrader.preprocessors.saveautogrades:SaveAutoGrades._add_score",
+                             "nbgrader.preprocessors.saveautogrades:SaveAutoGrades._add_comment"))
+
+OVERRIDES = (QUICK_START_CLIENT, FAST_DEAD_KERNEL_POLL, FEEDBACK_WITHOUT_RESERIALIZATION, AWAITING_HAND_GRADING,
+             SAVE_GRADES_AT_ONCE)

@@ -36,7 +36,7 @@ AUTOGRADE_STEPS = (
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
+    "notebook_grader.pipeline.save_grades.SaveAutoGradesAtOnce",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
     "notebook_grader.pipeline.sanitize.SanitizeSubmission",

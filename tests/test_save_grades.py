@@ -1,0 +1,121 @@
+"""The engine's ``SaveAutoGradesAtOnce`` stores what nbgrader's ``SaveAutoGrades`` stores.
+
+Both run on copies of one gradebook, on a notebook with every kind of cell the step scores:
+autograded tests that pass and fail, one whose score a grader overrode, a written answer left
+as released and one answered, a written answer already graded by hand, and a task. Every grade
+and comment must come out the same, field by field.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+from nbgrader import utils
+from nbgrader.api import Gradebook
+from nbgrader.preprocessors import SaveAutoGrades
+
+from notebook_grader import patches
+from notebook_grader.patches.overrides import SAVE_GRADES_AT_ONCE
+from notebook_grader.pipeline.save_grades import SaveAutoGradesAtOnce
+from notebook_grader.storage.gradebook_rows import submission_grades_and_comments
+
+ASSIGNMENT, NOTEBOOK, COURSE = "a1", "graded", "course"
+STUDENTS = ("amy", "ben")
+
+
+def _cell(cell: Any, grade_id: str, *, grade: bool = False, solution: bool = False, task: bool = False,
+          locked: bool = False, points: float = 0.0) -> Any:
+    cell.metadata["nbgrader"] = {"grade_id": grade_id, "grade": grade, "solution": solution, "task": task,
+                                 "locked": locked, "schema_version": 3, "points": points}
+    cell.metadata["nbgrader"]["checksum"] = utils.compute_checksum(cell)
+    return cell
+
+
+def _released() -> Any:
+    return new_notebook(cells=[
+        _cell(new_code_cell("def f(x):\n    raise NotImplementedError"), "answer", solution=True),
+        _cell(new_code_cell("assert f(1) == 2"), "test_pass", grade=True, locked=True, points=2),
+        _cell(new_code_cell("assert f(2) == 4"), "test_fail", grade=True, locked=True, points=3),
+        _cell(new_code_cell("assert f(3) == 6"), "test_overridden", grade=True, locked=True, points=1),
+        _cell(new_markdown_cell("YOUR ANSWER HERE"), "written_blank", grade=True, solution=True, points=2),
+        _cell(new_markdown_cell("YOUR ANSWER HERE"), "written_answered", grade=True, solution=True, points=2),
+        _cell(new_markdown_cell("YOUR ANSWER HERE"), "written_hand_graded", grade=True, solution=True, points=1),
+        _cell(new_markdown_cell("Plot the data."), "task", task=True, locked=True, points=1),
+    ])
+
+
+def _submitted(released: Any) -> Any:
+    nb = nbformat.from_dict(released)
+    nb.cells[0].source = "def f(x):\n    return 2 * x if x == 1 else 0"
+    nb.cells[2].outputs = [new_output("error", ename="AssertionError", evalue="", traceback=[])]
+    nb.cells[5].source = "Because the score has mean zero."
+    nb.cells[6].source = "An answer a grader has already scored."
+    return nb
+
+
+@pytest.fixture
+def gradebook(tmp_path: Path) -> Path:
+    path = tmp_path / "gradebook.db"
+    released = _released()
+    with Gradebook(f"sqlite:///{path}", COURSE) as gb:
+        gb.add_assignment(ASSIGNMENT)
+        gb.add_notebook(NOTEBOOK, ASSIGNMENT)
+        for cell in released.cells:
+            meta = cell.metadata["nbgrader"]
+            name = meta["grade_id"]
+            gb.add_source_cell(name, NOTEBOOK, ASSIGNMENT, cell_type=cell.cell_type, locked=meta["locked"],
+                               source=cell.source, checksum=meta["checksum"])
+            if meta["task"]:
+                gb.add_task_cell(name, NOTEBOOK, ASSIGNMENT, max_score=meta["points"], cell_type=cell.cell_type)
+            elif meta["grade"]:
+                gb.add_grade_cell(name, NOTEBOOK, ASSIGNMENT, max_score=meta["points"], cell_type=cell.cell_type)
+            if meta["solution"]:
+                gb.add_solution_cell(name, NOTEBOOK, ASSIGNMENT)
+        for student in STUDENTS:
+            gb.add_student(student)
+            gb.add_submission(ASSIGNMENT, student)
+            gb.find_grade("written_hand_graded", NOTEBOOK, ASSIGNMENT, student).manual_score = 1.0
+            gb.find_grade("test_overridden", NOTEBOOK, ASSIGNMENT, student).manual_score = 0.5  # a grader's override
+        gb.db.commit()
+    return path
+
+
+def _save(step: type, db: Path, student: str) -> tuple[list[Any], list[Any]]:
+    nb = _submitted(_released())
+    resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": student,
+                              "db_url": f"sqlite:///{db}"}}
+    step().preprocess(nb, resources)
+    with Gradebook(f"sqlite:///{db}", COURSE) as gb:
+        grades, comments = submission_grades_and_comments(gb, ASSIGNMENT, student)
+        return (sorted((key, g.auto_score, g.manual_score, g.needs_manual_grade) for key, g in grades.items()),
+                sorted((key, c.auto_comment, c.manual_comment) for key, c in comments.items()))
+
+
+def test_it_stores_what_nbgraders_step_stores(gradebook: Path, tmp_path: Path) -> None:
+    theirs, ours = tmp_path / "theirs.db", tmp_path / "ours.db"
+    shutil.copy(gradebook, theirs)
+    shutil.copy(gradebook, ours)
+    for student in STUDENTS:
+        expected = _save(SaveAutoGrades, theirs, student)
+        assert _save(SaveAutoGradesAtOnce, ours, student) == expected
+    grades, comments = expected
+    by_cell = {key[1]: row for key, *row in grades}
+    assert by_cell["test_pass"] == [2.0, None, False] and by_cell["test_fail"] == [0.0, None, False]
+    assert by_cell["written_hand_graded"][2] is True  # a hand-given score keeps the part under review
+    assert by_cell["test_overridden"] == [1.0, 0.5, True]
+    assert dict((key[1], auto) for key, auto, _ in comments)["written_blank"] == "No response."
+
+
+def test_with_the_patches_off_it_is_nbgraders_step(gradebook: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(patches.SWITCH, "1")
+    monkeypatch.delitem(patches.APPLIED, SAVE_GRADES_AT_ONCE.name, raising=False)  # decided again, switched off
+    calls: list[str] = []
+    monkeypatch.setattr(SaveAutoGrades, "_add_score", lambda self, cell, resources: calls.append("nbgrader's"))
+    monkeypatch.setattr(SaveAutoGrades, "_add_comment", lambda self, cell, resources: None)
+    _save(SaveAutoGradesAtOnce, gradebook, STUDENTS[0])
+    assert calls == ["nbgrader's"] * 6  # one per graded cell
