@@ -40,5 +40,11 @@ SAVE_GRADES_AT_ONCE = Patch("save_grades_at_once", "nbgrader", ">=0.9.6,<0.10",
                             ("nbgrader.preprocessors.saveautogrades:SaveAutoGrades._add_score",
                              "nbgrader.preprocessors.saveautogrades:SaveAutoGrades._add_comment"))
 
+#: :class:`~notebook_grader.pipeline.feedback_exporter.GetGradesAndPending`: nbgrader's
+#: ``GetGrades._get_comment`` and ``_get_score`` on rows fetched at once.
+FEEDBACK_GRADES_AT_ONCE = Patch("feedback_grades_at_once", "nbgrader", ">=0.9.6,<0.10",
+                                ("nbgrader.preprocessors.getgrades:GetGrades._get_comment",
+                                 "nbgrader.preprocessors.getgrades:GetGrades._get_score"))
+
 OVERRIDES = (QUICK_START_CLIENT, FAST_DEAD_KERNEL_POLL, FEEDBACK_WITHOUT_RESERIALIZATION, AWAITING_HAND_GRADING,
-             SAVE_GRADES_AT_ONCE)
+             SAVE_GRADES_AT_ONCE, FEEDBACK_GRADES_AT_ONCE)

@@ -41,13 +41,18 @@ from nbgrader.preprocessors import GetGrades
 from traitlets.utils.importstring import import_item
 
 from notebook_grader.patches import in_use
-from notebook_grader.patches.overrides import AWAITING_HAND_GRADING, FEEDBACK_WITHOUT_RESERIALIZATION
+from notebook_grader.patches.overrides import (
+    AWAITING_HAND_GRADING,
+    FEEDBACK_GRADES_AT_ONCE,
+    FEEDBACK_WITHOUT_RESERIALIZATION,
+)
 from notebook_grader.pipeline.feedback_template import (
     AWAITING_KEY,
     AWAITING_POINTS_KEY,
     FEEDBACK_TEMPLATE,
     TEMPLATE_FILE,
 )
+from notebook_grader.storage.gradebook_rows import ByCell, submission_grades_and_comments
 
 #: What the accessibility pass changes; a page without any of these is left as rendered.
 ACCESSIBILITY_TARGETS = ("<img", "jp-notebook")
@@ -67,15 +72,37 @@ class GetGradesAndPending(GetGrades):
     added up in ``resources["nbgrader"]["awaiting_points"]``, for the template. The grade is the
     one ``GetGrades`` fetches anyway, so this costs no query. (``needs_manual_grade`` is no guide:
     nbgrader keeps it set on a hand-graded answer, for review.)
+
+    nbgrader fetches each cell's grade and comment with a query of its own; here the first cell
+    fetches every grade and comment of the submission in four queries
+    (:func:`~notebook_grader.storage.gradebook_rows.submission_grades_and_comments`: the same
+    rows), unless :data:`~notebook_grader.patches.overrides.FEEDBACK_GRADES_AT_ONCE` is off.
     """
+
+    _rows: tuple[ByCell, ByCell] | None = None
 
     def preprocess(self, nb: NotebookNode, resources: ResourcesDict) -> tuple[NotebookNode, ResourcesDict]:
         resources["nbgrader"][AWAITING_POINTS_KEY] = 0.0
-        return super().preprocess(nb, resources)
+        self._rows = None
+        try:
+            return super().preprocess(nb, resources)
+        finally:
+            self._rows = None
+
+    def _row(self, which: int, cell: NotebookNode, find: Any) -> Any:
+        name = cell.metadata["nbgrader"]["grade_id"]
+        if not in_use(FEEDBACK_GRADES_AT_ONCE):
+            return find(name, self.notebook_id, self.assignment_id, self.student_id)
+        if self._rows is None:
+            self._rows = submission_grades_and_comments(self.gradebook, self.assignment_id, self.student_id)
+        row = self._rows[which].get((self.notebook_id, name))
+        return row if row is not None else find(name, self.notebook_id, self.assignment_id, self.student_id)
+
+    def _get_comment(self, cell: NotebookNode, resources: ResourcesDict) -> None:
+        cell.metadata.nbgrader["comment"] = self._row(1, cell, self.gradebook.find_comment).comment
 
     def _get_score(self, cell: NotebookNode, resources: ResourcesDict) -> None:
-        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
-                                          self.assignment_id, self.student_id)
+        grade = self._row(0, cell, self.gradebook.find_grade)
         cell.metadata.nbgrader["score"] = grade.score
         cell.metadata.nbgrader["points"] = grade.max_score
         if grade.manual_score is None and grade.auto_score is None:

@@ -1,9 +1,12 @@
-"""The engine's ``SaveAutoGradesAtOnce`` stores what nbgrader's ``SaveAutoGrades`` stores.
+"""nbgrader's steps that fetch a submission's grades one cell at a time, and the engine's that
+fetch them at once, store and show the same.
 
-Both run on copies of one gradebook, on a notebook with every kind of cell the step scores:
-autograded tests that pass and fail, one whose score a grader overrode, a written answer left
-as released and one answered, a written answer already graded by hand, and a task. Every grade
-and comment must come out the same, field by field.
+``SaveAutoGradesAtOnce`` against nbgrader's ``SaveAutoGrades``: both run on copies of one
+gradebook, on a notebook with every kind of cell the step scores: autograded tests that pass and
+fail, one whose score a grader overrode, a written answer left as released and one answered, a
+written answer already graded by hand, and a task. Every grade and comment must come out the
+same, field by field. The feedback's ``GetGradesAndPending`` must show the same with its rows
+fetched at once as with nbgrader's lookups.
 """
 
 from __future__ import annotations
@@ -119,3 +122,31 @@ def test_with_the_patches_off_it_is_nbgraders_step(gradebook: Path, monkeypatch:
     monkeypatch.setattr(SaveAutoGrades, "_add_comment", lambda self, cell, resources: None)
     _save(SaveAutoGradesAtOnce, gradebook, STUDENTS[0])
     assert calls == ["nbgrader's"] * 6  # one per graded cell
+
+
+def test_feedback_gets_the_grades_nbgraders_step_gets(gradebook: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The feedback step (``GetGradesAndPending``) puts the same scores, points and comments into the
+    notebook with the rows fetched at once as with nbgrader's lookups, cell by cell."""
+    from notebook_grader.patches.overrides import FEEDBACK_GRADES_AT_ONCE
+    from notebook_grader.pipeline.feedback_exporter import GetGradesAndPending
+
+    _save(SaveAutoGradesAtOnce, gradebook, STUDENTS[0])
+    with Gradebook(f"sqlite:///{gradebook}", COURSE) as gb:
+        gb.find_comment("answer", NOTEBOOK, ASSIGNMENT, STUDENTS[0]).manual_comment = "Nice and short."
+        gb.db.commit()
+
+    def shown() -> tuple[list[Any], dict[str, Any]]:
+        nb = _submitted(_released())
+        resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": STUDENTS[0],
+                                  "db_url": f"sqlite:///{gradebook}"}}
+        nb, resources = GetGradesAndPending().preprocess(nb, resources)
+        return [dict(c.metadata["nbgrader"]) for c in nb.cells], dict(resources["nbgrader"])
+
+    at_once = shown()
+    monkeypatch.setenv(patches.SWITCH, "1")
+    monkeypatch.delitem(patches.APPLIED, FEEDBACK_GRADES_AT_ONCE.name, raising=False)
+    assert not patches.in_use(FEEDBACK_GRADES_AT_ONCE)
+    assert shown() == at_once
+    cells = {meta["grade_id"]: meta for meta in at_once[0]}
+    assert cells["answer"]["comment"] == "Nice and short." and cells["test_fail"]["score"] == 0.0
+    assert cells["written_answered"]["awaiting_hand_grading"] is True
