@@ -36,6 +36,7 @@ def _cell(cell: Any, grade_id: str, *, grade: bool = False, solution: bool = Fal
     cell.metadata["nbgrader"] = {"grade_id": grade_id, "grade": grade, "solution": solution, "task": task,
                                  "locked": locked, "schema_version": 3, "points": points}
     cell.metadata["nbgrader"]["checksum"] = utils.compute_checksum(cell)
+    cell.id = grade_id.replace("_", "-")  # the same notebook every time it is built
     return cell
 
 
@@ -150,3 +151,36 @@ def test_feedback_gets_the_grades_nbgraders_step_gets(gradebook: Path, monkeypat
     cells = {meta["grade_id"]: meta for meta in at_once[0]}
     assert cells["answer"]["comment"] == "Nice and short." and cells["test_fail"]["score"] == 0.0
     assert cells["written_answered"]["awaiting_hand_grading"] is True
+
+
+def test_overwrite_cells_restores_what_nbgraders_step_restores(gradebook: Path, tmp_path: Path) -> None:
+    """A tampered submission: a locked test edited, its points raised, a cell's type changed, a test
+    deleted. The engine's ``OverwriteCellsAtOnce`` restores exactly what nbgrader's
+    ``OverwriteCells`` restores (missing cells added back, as the course configures)."""
+    from nbgrader.preprocessors import OverwriteCells
+
+    from notebook_grader.pipeline.overwrite_cells import OverwriteCellsAtOnce
+
+    def tampered() -> Any:
+        nb = _submitted(_released())
+        nb.cells[1].source = "assert True  # edited"
+        nb.cells[1].metadata["nbgrader"]["points"] = 50
+        nb.cells[4].cell_type = "code"
+        nb.cells[4].outputs, nb.cells[4].execution_count = [], None
+        del nb.cells[2]
+        return nb
+
+    pages = []
+    for step in (OverwriteCells, OverwriteCellsAtOnce):
+        db = tmp_path / f"{step.__name__}.db"
+        shutil.copy(gradebook, db)
+        resources = {"nbgrader": {"notebook": NOTEBOOK, "assignment": ASSIGNMENT, "student": STUDENTS[0],
+                                  "db_url": f"sqlite:///{db}"}}
+        nb, _ = step(add_missing_cells=True).preprocess(tampered(), resources)
+        pages.append(nb)
+    ids = [[cell.pop("id", None) for cell in nb.cells] for nb in pages]  # a cell put back gets a random id
+    assert pages[1] == pages[0] and len(ids[0]) == len(ids[1])
+    restored = pages[1]
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in restored.cells}
+    assert by_id["test_pass"].source == "assert f(1) == 2" and by_id["test_pass"].metadata["nbgrader"]["points"] == 2
+    assert "test_fail" in by_id and by_id["written_answered"].cell_type == "markdown"

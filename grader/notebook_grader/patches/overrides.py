@@ -46,5 +46,12 @@ FEEDBACK_GRADES_AT_ONCE = Patch("feedback_grades_at_once", "nbgrader", ">=0.9.6,
                                 ("nbgrader.preprocessors.getgrades:GetGrades._get_comment",
                                  "nbgrader.preprocessors.getgrades:GetGrades._get_score"))
 
+#: :class:`~notebook_grader.pipeline.overwrite_cells.OverwriteCellsAtOnce`: nbgrader's
+#: ``OverwriteCells.preprocess_cell`` against the notebook's cells fetched once.
+OVERWRITE_CELLS_AT_ONCE = Patch("overwrite_cells_at_once", "nbgrader", ">=0.9.6,<0.10",
+                                ("nbgrader.preprocessors.overwritecells:OverwriteCells.preprocess_cell",
+                                 "nbgrader.preprocessors.overwritecells:OverwriteCells.add_missing_grade_cells",
+                                 "nbgrader.preprocessors.overwritecells:OverwriteCells.add_missing_task_cells"))
+
 OVERRIDES = (QUICK_START_CLIENT, FAST_DEAD_KERNEL_POLL, FEEDBACK_WITHOUT_RESERIALIZATION, AWAITING_HAND_GRADING,
-             SAVE_GRADES_AT_ONCE, FEEDBACK_GRADES_AT_ONCE)
+             SAVE_GRADES_AT_ONCE, FEEDBACK_GRADES_AT_ONCE, OVERWRITE_CELLS_AT_ONCE)

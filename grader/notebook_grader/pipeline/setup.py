@@ -10,6 +10,9 @@ and ``validate``, formgrader's Autograde and Generate Feedback buttons (``NbGrad
 * nothing a student wrote left live in the autograded notebook (:mod:`notebook_grader.pipeline.sanitize`),
   so formgrader and the feedback page show it inert;
 * the feedback page's exporter (:mod:`notebook_grader.pipeline.feedback_exporter`);
+* nbgrader's gradebook steps with their rows fetched at once
+  (:mod:`notebook_grader.pipeline.overwrite_cells`, :mod:`notebook_grader.pipeline.save_grades`):
+  the same rows and values, a few queries a submission instead of a few hundred;
 * deleted test cells put back rather than left ungraded;
 * ``generate_assignment``'s steps: nbgrader's own, then test cells tagged so a failing one does
   not stop Restart & Run All, and the kernel metadata JupyterLab writes
@@ -41,6 +44,14 @@ AUTOGRADE_STEPS = (
     "nbgrader.preprocessors.CheckCellMetadata",
     "notebook_grader.pipeline.sanitize.SanitizeSubmission",
 )
+#: nbgrader's first autograde pass (its default list), restoring the released cells with the engine's step.
+SANITIZE_STEPS = (
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "notebook_grader.pipeline.overwrite_cells.OverwriteCellsAtOnce",
+    "nbgrader.preprocessors.CheckCellMetadata",
+)
 #: nbgrader's ``generate_assignment`` pipeline (its default list, by import path), then the engine's steps.
 RELEASE_STEPS = (
     "nbgrader.preprocessors.IncludeHeaderFooter",
@@ -66,6 +77,7 @@ FEEDBACK_EXPORTER = "notebook_grader.pipeline.feedback_exporter.FeedbackExporter
 
 def use_engine(c: Config) -> None:
     """Route every nbgrader door of the course through the engine (see the module)."""
+    c.Autograde.sanitize_preprocessors = list(SANITIZE_STEPS)
     c.Autograde.autograde_preprocessors = list(AUTOGRADE_STEPS)
     c.GenerateFeedback.exporter_class = FEEDBACK_EXPORTER
     c.GenerateAssignment.preprocessors = list(RELEASE_STEPS)
