@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import stat
 from datetime import datetime, timezone
 from pathlib import Path
@@ -101,16 +102,22 @@ def test_a_second_collect_keeps_the_record(collected: tuple[Course, dict[str, da
 @pytest.mark.sandbox
 def test_course_grade_grades_what_was_collected(collected: tuple[Course, dict[str, datetime]]) -> None:
     """Scores, the exchange's times in the gradebook and in formgrader (not None, and counted as
-    autograded), and Ben's link refused."""
+    autograded), and Ben's link refused. Cleo's submission was put in submitted/ by hand (as an
+    instructor copies one): formgrader shows her arrival time, the one ``course grade`` stored."""
     course, times = collected
+    cleo = course.folder("submitted", ASSIGNMENT, "cleo")
+    cleo.mkdir(parents=True)
+    shutil.copy(course.folder("submitted", ASSIGNMENT, "ann") / "exercises.ipynb", cleo)
     run_course(course.root, "grade", ASSIGNMENT, "--quiet", timeout=900)
     rows = {row.student: row for row in student_scores(course.db_url, ASSIGNMENT)}
-    assert rows["ann"].autograded == 40
+    assert rows["ann"].autograded == 40 and rows["cleo"].autograded == 40
     assert 0 < rows["ben"].autograded < 40
+    record = json.loads((course.root / "downloaded" / ASSIGNMENT / RECORD).read_text())
+    assert record["cleo"]["source"] == "arrival"
     config = course.config()
     api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
     shown = {s["student"]: s for s in api.get_submissions(ASSIGNMENT)}
-    for student, at in times.items():
+    for student, at in {**times, "cleo": datetime.fromisoformat(record["cleo"]["at"])}.items():
         assert shown[student]["autograded"], shown[student]
         assert datetime.fromisoformat(shown[student]["timestamp"]).replace(tzinfo=timezone.utc) == at
         assert rows[student].submitted_at.startswith(at.strftime("%Y-%m-%dT%H:%M:%S"))
