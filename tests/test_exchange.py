@@ -125,6 +125,7 @@ def test_course_grade_grades_what_was_collected(collected: tuple[Course, dict[st
     assert "secret is a symbolic link" in feedback
 
 
+@pytest.mark.unit
 def test_student_config(tmp_path: Path) -> None:
     course = copy_course(tmp_path / "course", release=False)
     folder = tmp_path / "home" / ".jupyter"
@@ -154,6 +155,7 @@ def test_bad_input_gets_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2 and "not allowed" in proc.stderr and len(proc.stderr.splitlines()) == 1
 
 
+@pytest.mark.unit
 def test_the_time_file_is_no_resubmission(tmp_path: Path) -> None:
     """``course grade`` rewrites ``timestamp.txt`` with the stored time: not a change of the submission."""
     folder = tmp_path / "submitted" / "ann" / ASSIGNMENT
