@@ -278,7 +278,8 @@ def _start_labs(students: list[Student], stack: contextlib.ExitStack) -> list[La
 
 def _fetch_and_submit(pg: Any, lab: Lab, steps: Steps, student: Student, answers: dict[str, str]) -> None:
     """The student's menu holds no instructor tool; from the Assignment List they fetch, answer
-    (written into the fetched notebook, as a student's editing leaves it) and submit."""
+    (written into the fetched notebook, as a student's editing leaves it) and submit; the
+    notebook keeps its Validate button."""
     with steps.step("menu", keep=student.id == "ann"):
         pg.goto(lab.url("lab?reset"))
         pg.get_by_role("menuitem", name="Nbgrader", exact=True).click()
@@ -300,6 +301,10 @@ def _fetch_and_submit(pg: Any, lab: Lab, steps: Steps, student: Student, answers
         pg.locator("#fetched_assignments_list").get_by_role("button", name="Submit").click()
         pg.locator("#submitted_assignments_list").get_by_text(ASSIGNMENT).first.wait_for(timeout=TIMEOUT_MS)
         assert "Error" not in pg.locator(".nbgrader-mainarea-widget").inner_text()
+    if student.id == "ann":
+        with steps.step("validate-button"):  # what a student does use stays
+            pg.goto(lab.url(f"lab/tree/{ASSIGNMENT}/exercises.ipynb?reset"))
+            pg.locator(f"{CURRENT} jp-button.validate-button").wait_for(timeout=TIMEOUT_MS)
 
 
 def test_two_students_through_the_exchange(lab: Lab, course: Course, browser: Any,
