@@ -17,6 +17,14 @@ c.CourseDirectory.root = ROOT
 c.CourseDirectory.course_id = "fisher-information"
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(ROOT, "gradebook.db")
 
+# nbgrader's exchange: `course release <assignment> --exchange` (or `nbgrader release_assignment`)
+# puts the release here, students fetch and submit from their Assignment List, `nbgrader collect`
+# copies the submissions to submitted/ with the exchange's times. The default, a folder in the
+# course, works on one machine without root; students' Jupyter servers must be able to enter it
+# (on a shared machine choose a folder every student can reach, such as /srv/nbgrader/exchange).
+# `course student-config` writes the students' side of this setting.
+c.Exchange.root = os.path.join(ROOT, "exchange")
+
 # The course's assignments. A reading notebook is released with its assignment but holds no
 # grade: no autograde path ever executes it (a submitted copy is ignored).
 c.CourseGrading.assignments = {

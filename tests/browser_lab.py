@@ -43,16 +43,19 @@ def free_port() -> int:
 class Lab:
     """``jupyter lab`` serving ``root`` on 127.0.0.1 with a token, until :meth:`stop`."""
 
-    def __init__(self, root: Path, home: Path) -> None:
+    def __init__(self, root: Path, home: Path, config: Path | None = None) -> None:
+        """``config``: the Jupyter configuration folder (default: ``home/config``), kept as it is
+        except for the settings below (a student's, written by ``course student-config``)."""
         self.root = root
         self.port = free_port()
         self.token = secrets.token_hex(16)
         self.home = home
+        config = config or home / "config"
         env = dict(os.environ)
         env.update({
             "PATH": str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
             "HOME": str(home),
-            "JUPYTER_CONFIG_DIR": str(home / "config"),
+            "JUPYTER_CONFIG_DIR": str(config),
             "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
             "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
             "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
@@ -60,13 +63,15 @@ class Lab:
             "MPLCONFIGDIR": str(home / "matplotlib"),
         })
         env.pop("JUPYTER_PATH", None)
-        for folder in ("config", "runtime", "settings", "workspaces", "ipython", "matplotlib"):
+        for folder in ("runtime", "settings", "workspaces", "ipython", "matplotlib"):
             (home / folder).mkdir(parents=True, exist_ok=True)
         # The news pop-up would cover the page; every cell is kept in the page (no windowing), so a
         # test can read each cell's prompt and output.
-        (home / "config" / "labconfig").mkdir(exist_ok=True)
-        (home / "config" / "labconfig" / "page_config.json").write_text(json.dumps(
-            {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+        (config / "labconfig").mkdir(parents=True, exist_ok=True)
+        page_config = config / "labconfig" / "page_config.json"
+        settings = json.loads(page_config.read_text()) if page_config.exists() else {}
+        settings.setdefault("disabledExtensions", {})["@jupyterlab/apputils-extension:announcements"] = True
+        page_config.write_text(json.dumps(settings))
         notebook_settings = home / "settings" / "@jupyterlab" / "notebook-extension"
         notebook_settings.mkdir(parents=True, exist_ok=True)
         (notebook_settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))

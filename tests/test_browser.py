@@ -9,6 +9,10 @@ Playwright against a JupyterLab this module starts (``tests/browser_lab.py``).
   students by name; a written answer is hand-graded in formgrader (its maths typeset, network
   cut); ``course feedback`` writes the page again and it shows the hand-given points, its maths
   typeset offline; ``course report`` writes the class report and its four plots show.
+* The exchange: two students, each with a home, a student configuration (``course
+  student-config``) and a JupyterLab of their own, see no instructor tool in nbgrader's menu,
+  fetch the released assignment and submit it from the Assignment List; the instructor collects
+  (``nbgrader collect``) and grades (``course grade``), and formgrader shows the exchange's times.
 
 Every step that fails leaves a screenshot in ``test-artifacts/browser/``; a few steps leave one
 when they pass, for a reviewer. One JupyterLab serves both flows.
@@ -16,9 +20,15 @@ when they pass, for a reviewer. One JupyterLab serves both flows.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import shutil
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +37,13 @@ import pytest
 from nbgrader.api import Gradebook
 
 from notebook_grader.course import Course
-from notebook_grader.release import generate_release
+from notebook_grader.release import generate_release, release_to_exchange
+from notebook_grader.report.scores import student_scores
 from tests.browser_lab import Lab, Steps, chromium_missing, cut_the_network, launch_chromium
 from tests.course_copy import ASSIGNMENT, copy_course
 from tests.faults.courses import run_course
 from tests.fixtures.make_samples import BOB_MISTAKES
+from tests.support.exchange import Student, instructor_env, new_student, run_nbgrader
 from tests.support.submissions import fill, reference_answers
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(chromium_missing() is not None,
@@ -242,3 +254,107 @@ def test_the_instructors_week(lab: Lab, course: Course, page: tuple[Any, list[st
                              "[...document.images].every(i => i.complete && i.naturalWidth > 0)")
         assert "Checks passed" in pg.inner_text("body")
     assert not [u for u in refused if "mathjax" in u.lower()], "a page tried to fetch MathJax"
+
+
+# --------------------------------------------------------------------------- the exchange
+
+#: What nbgrader's menu offers an instructor and must not offer a student.
+INSTRUCTOR_TOOLS = ("Formgrader", "Create assignment", "Course List")
+
+
+def _start_labs(students: list[Student], stack: contextlib.ExitStack) -> list[Lab]:
+    """One JupyterLab per student, rooted at their home with their configuration, started together."""
+    with ThreadPoolExecutor(len(students)) as pool:
+        futures = [pool.submit(Lab, s.home, s.home.parent / f"{s.id}-jupyter", s.config) for s in students]
+        wait(futures)
+    for future in futures:
+        if future.exception() is None:
+            stack.callback(future.result().stop)
+    for future in futures:
+        if future.exception() is not None:
+            raise future.exception()  # type: ignore[misc]
+    return [future.result() for future in futures]
+
+
+def _fetch_and_submit(pg: Any, lab: Lab, steps: Steps, student: Student, answers: dict[str, str]) -> None:
+    """The student's menu holds no instructor tool; from the Assignment List they fetch, answer
+    (written into the fetched notebook, as a student's editing leaves it) and submit; the
+    notebook keeps its Validate button."""
+    with steps.step("menu", keep=student.id == "ann"):
+        pg.goto(lab.url("lab?reset"))
+        pg.get_by_role("menuitem", name="Nbgrader", exact=True).click()
+        menu = pg.locator("#jp-mainmenu-nbgrader")
+        menu.wait_for(timeout=TIMEOUT_MS)
+        offered = menu.inner_text()
+        assert "Assignment List" in offered, offered
+        assert not [tool for tool in INSTRUCTOR_TOOLS if tool.lower() in offered.lower()], offered
+        assert pg.locator("#nbgrader-create_assignemnt").count() == 0, "the Create Assignment panel is there"
+        with pytest.raises(urllib.error.HTTPError, match="404"):  # nor does the server serve formgrader
+            urllib.request.urlopen(lab.url("formgrader"), timeout=30)
+    with steps.step("fetch"):
+        pg.get_by_role("menuitem", name="Assignment List").click()
+        pg.locator("#released_assignments_list").get_by_role("button", name="Fetch").click(timeout=TIMEOUT_MS)
+        pg.locator("#fetched_assignments_list").get_by_text(ASSIGNMENT).first.wait_for(timeout=TIMEOUT_MS)
+        path = student.home / ASSIGNMENT / "exercises.ipynb"
+        nbformat.write(fill(nbformat.read(path, as_version=4), answers), path)
+    with steps.step("submit", keep=student.id == "ann"):
+        pg.locator("#fetched_assignments_list").get_by_role("button", name="Submit").click()
+        pg.locator("#submitted_assignments_list").get_by_text(ASSIGNMENT).first.wait_for(timeout=TIMEOUT_MS)
+        assert "Error" not in pg.locator(".nbgrader-mainarea-widget").inner_text()
+    if student.id == "ann":
+        with steps.step("validate-button"):  # what a student does use stays
+            pg.goto(lab.url(f"lab/tree/{ASSIGNMENT}/exercises.ipynb?reset"))
+            pg.locator(f"{CURRENT} jp-button.validate-button").wait_for(timeout=TIMEOUT_MS)
+
+
+def test_two_students_through_the_exchange(lab: Lab, course: Course, browser: Any,
+                                           tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Released to the exchange; two students, each with a home, a student configuration and a
+    JupyterLab of their own, fetch and submit from the Assignment List (one right, one wrong); the
+    instructor collects with ``nbgrader collect``, grades with ``course grade``, and formgrader
+    shows each submission's time, the exchange's."""
+    base = tmp_path_factory.mktemp("exchange")
+    release_to_exchange(course, ASSIGNMENT)
+    answers = reference_answers(course.folder("source", ASSIGNMENT) / "exercises.ipynb")
+    students = [new_student(course, name, base) for name in ("ann", "ben")]
+    chosen = {"ann": answers, "ben": {**answers, **BOB_MISTAKES}}
+    with contextlib.ExitStack() as stack:
+        for student, student_lab in zip(students, _start_labs(students, stack), strict=True):
+            context = browser.new_context(viewport={"width": 1400, "height": 900})
+            stack.callback(context.close)
+            context.set_default_timeout(60_000)
+            cut_the_network(context)
+            pg = context.new_page()
+            _fetch_and_submit(pg, student_lab, Steps(pg, f"exchange-{student.id}"), student, chosen[student.id])
+
+    run_nbgrader(course.root, instructor_env(), "collect", ASSIGNMENT)
+    roster = base / "roster.csv"
+    roster.write_text("id,first_name,last_name,email\n" + "".join(
+        f"{s},{s.capitalize()},Doe,{s}@example.org\n" for s in ("alice", "bob", "carol", STUDENT, "ann", "ben")))
+    run_course(course.root, "students", "import", str(roster))
+    for other in ("bob", "carol"):
+        shutil.rmtree(course.root / "submitted" / other, ignore_errors=True)
+    run_course(course.root, "grade", ASSIGNMENT, "--quiet", timeout=900)
+    scores = {row.student: row for row in student_scores(course.db_url, ASSIGNMENT)}
+    assert scores["ann"].autograded == 40 and 0 < scores["ben"].autograded < 40
+    collected = json.loads((course.root / "downloaded" / ASSIGNMENT / "collected.json").read_text())
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        cut_the_network(context)
+        pg = context.new_page()
+        steps = Steps(pg, "exchange-instructor")
+        with steps.step("formgrader-times", keep=True):
+            # the token's login cookie gets the first page's folder as its path: open formgrader
+            # at its top first, so the page's API calls (under /formgrader/api) carry it too
+            pg.goto(lab.url("formgrader"))
+            pg.goto(lab.url(f"formgrader/manage_submissions/{ASSIGNMENT}"))
+            pg.wait_for_selector("text=Doe, Ben", timeout=TIMEOUT_MS)
+            body = pg.inner_text("body")
+            for name in ("ann", "ben"):
+                assert collected[name]["source"] == "the exchange"
+                shown = datetime.fromisoformat(collected[name]["at"]).strftime("%Y-%m-%d %H:%M:%S")
+                assert shown in body, f"{name}'s exchange time {shown} is not shown"
+            assert "None" not in body, "formgrader shows a None name or time"
+    finally:
+        context.close()

@@ -54,6 +54,20 @@ def _release(course: Course, args: argparse.Namespace) -> int:
     assignment = _assignment(course, args)
     generate_release(course, assignment)
     print(f"released {assignment} to {course.folder('release', assignment)}")
+    if args.exchange:
+        from notebook_grader.release import release_to_exchange
+
+        print(f"released {assignment} to the exchange: {release_to_exchange(course, assignment)}")
+    return 0
+
+
+def _student_config(course: Course, args: argparse.Namespace) -> int:
+    """``course student-config DIR``: the students' Jupyter configuration for the exchange."""
+    from notebook_grader.student_config import write_student_config
+
+    folder = Path(args.folder).expanduser()
+    for path in write_student_config(course, folder, args.student):
+        print(f"wrote {path}")
     return 0
 
 
@@ -203,7 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     release = sub.add_parser("release", help="generate the student version in release/")
     release.add_argument("assignment", nargs="?", help="default: the course's first declared assignment")
+    release.add_argument("--exchange", action="store_true",
+                         help="then put it in nbgrader's exchange (c.Exchange.root), for students to fetch")
     release.set_defaults(run=_release)
+
+    student_config = sub.add_parser(
+        "student-config", help="write a student's Jupyter configuration for the exchange",
+        description="Write into FOLDER (a student's Jupyter configuration folder: ~/.jupyter, or "
+        "$JUPYTER_CONFIG_DIR) the course's exchange folder and course id, and switch off nbgrader's "
+        "instructor tools (Formgrader, Create Assignment, Course List): the student's JupyterLab then "
+        "shows the Assignment List and the Validate button only. Other settings in those files are kept.")
+    student_config.add_argument("folder", metavar="FOLDER")
+    student_config.add_argument("--student", metavar="ID",
+                                help="the student's id, where students share one Unix account "
+                                "(default: the student's user name)")
+    student_config.set_defaults(run=_student_config)
 
     grade = sub.add_parser(
         "grade", help="autograde every submission under submitted/ (sandboxed, in parallel)",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from nbgrader.api import Gradebook, MissingEntry
 
 from notebook_grader.course import Course
@@ -47,3 +49,30 @@ def generate_release(course: Course, assignment: str) -> None:
         lock.release()
     if not result.get("success"):
         raise ReleaseFailed(result.get("error") or result.get("log") or "generate_assignment failed")
+
+
+def release_to_exchange(course: Course, assignment: str) -> str:
+    """Copy ``release/<assignment>`` into nbgrader's exchange (``nbgrader release_assignment``,
+    replacing an earlier copy there); where it went. Students who fetched before keep theirs."""
+    if not course.folder("release", assignment).is_dir():
+        raise ReleaseFailed(f"no release/{assignment}: run `course release {assignment}` first")
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange import ExchangeFactory
+    from nbgrader.utils import capture_log
+
+    config = course.config()
+    config.ExchangeReleaseAssignment.force = True
+    coursedir = CourseDirectory(config=config, assignment_id=assignment)
+    app = ExchangeFactory(config=config).ReleaseAssignment(coursedir=coursedir,
+                                                           authenticator=Authenticator(config=config), config=config)
+    result = capture_log(app)
+    if not result.get("success"):
+        raise ReleaseFailed(_last_error(result) or f"nbgrader could not release {assignment} to the exchange")
+    return str(Path(app.dest_path))
+
+
+def _last_error(result: dict[str, object]) -> str:
+    """The last line nbgrader logged as an error (its message says what to fix)."""
+    lines = [line for line in str(result.get("log") or "").splitlines() if "ERROR" in line or "CRITICAL" in line]
+    return (lines[-1].split("]", 1)[-1].strip() if lines else str(result.get("error") or "")).strip()

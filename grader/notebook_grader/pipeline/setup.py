@@ -18,7 +18,9 @@ and ``validate``, formgrader's Autograde and Generate Feedback buttons (``NbGrad
   not stop Restart & Run All, and the kernel metadata JupyterLab writes
   (:mod:`notebook_grader.pipeline.release_cells`);
 * the pages nbconvert renders (feedback, formgrader's views) carry MathJax themselves, so their
-  maths renders with no network (:mod:`notebook_grader.pipeline.offline_maths`).
+  maths renders with no network (:mod:`notebook_grader.pipeline.offline_maths`);
+* ``nbgrader collect``: the exchange's submission times recorded for ``course grade``, and no
+  link in a submission followed (:mod:`notebook_grader.pipeline.exchange`).
 
 The steps are named by import path, so loading the configuration imports none of them: a
 ``course release`` or ``course scores`` loads no kernel or sandbox code.
@@ -73,6 +75,7 @@ RELEASE_STEPS = (
 ENGINE_TEMPLATES = Path(__file__).parent / "templates"
 MATHJAX_FILTER = "notebook_grader.pipeline.offline_maths.mathjax_script"
 FEEDBACK_EXPORTER = "notebook_grader.pipeline.feedback_exporter.FeedbackExporter"
+EXCHANGE_COLLECT = "notebook_grader.pipeline.exchange.RecordedCollect"
 
 
 def use_engine(c: Config) -> None:
@@ -87,6 +90,8 @@ def use_engine(c: Config) -> None:
     c.HTMLExporter.filters = {"offline_mathjax": MATHJAX_FILTER}
     # A student who deletes a test cell gets it back (and graded) rather than an ungraded part.
     c.OverwriteCells.add_missing_cells = True
+    # `nbgrader collect` records the exchange's time of each submission for `course grade`.
+    c.ExchangeFactory.collect = EXCHANGE_COLLECT
 
 
 def _nbgrader_templates() -> str:

@@ -7,12 +7,17 @@ every student's folder), keyed by student and by the submission's fingerprint:
 
 * a submission taken from an LMS download gets the LMS's time of its entry
   (:mod:`notebook_grader.batch.zip_intake`);
+* a submission collected from nbgrader's exchange (``nbgrader collect``) gets the exchange's
+  time of that submission (:mod:`notebook_grader.pipeline.exchange`);
 * any other submission gets the time ``course grade`` first saw it with these contents (its
   arrival): a resubmission, with other contents, arrives anew.
 
 A student's ``timestamp.txt`` is never copied for grading; the grader writes its own from this
 record (:mod:`notebook_grader.run.grade`), so nbgrader's ``AssignLatePenalties`` charges lateness by
-the grader's time.
+the grader's time. Once a submission is graded, the grader's time also replaces ``timestamp.txt``
+in ``submitted/<student>/<assignment>/`` (:func:`write_timestamp_file`): formgrader reads a
+submission's time from that file, and counts a submission as autograded only when it matches the
+gradebook's. The file is not part of a submission's fingerprint, so writing it is no resubmission.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 RECORD = "collected.json"
+#: nbgrader's record of a submission's time, in its folder (formgrader and ``nbgrader collect`` read it).
+TIMESTAMP_FILE = "timestamp.txt"
 
 
 @dataclass(frozen=True)
@@ -86,3 +93,24 @@ def collected_at(root: Path, assignment: str, student: str, fingerprint: str) ->
     now = datetime.now(timezone.utc)
     record_collected(root, assignment, student, now, source="arrival", fingerprint=fingerprint)
     return Collected(now, "arrival", fingerprint)
+
+
+def write_timestamp_file(folder: Path, at: datetime) -> None:
+    """Make ``folder/timestamp.txt`` hold ``at`` (naive: UTC), the time the gradebook stores.
+
+    Written to a new file then renamed over the old one, so a link a student left under that
+    name is replaced, never followed. The caller checks that ``folder`` is a safe submission
+    folder (:func:`notebook_grader.run.paths.submission_problem`).
+    """
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=".timestamp-")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(at.astimezone(timezone.utc).isoformat())
+        os.chmod(temp, 0o644)
+        os.replace(temp, folder / TIMESTAMP_FILE)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise

@@ -35,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from notebook_grader.course import CONFIG_FILE, Course
 from notebook_grader.errors import CourseError
+from notebook_grader.run.collection import TIMESTAMP_FILE
 from notebook_grader.run.imports import assignment_imports
 from notebook_grader.run.paths import open_regular, submission_problem, walk
 
@@ -183,7 +184,9 @@ def submission_fingerprint(folder: Path) -> str:
     """A digest of every file a student submitted (names, sizes and contents), following no link.
 
     What :mod:`notebook_grader.run.paths` refuses counts by its description, so replacing a file
-    by a link (or the folder by one) is a change too.
+    by a link (or the folder by one) is a change too. The top-level ``timestamp.txt`` does not
+    count: it is never graded, and the grader itself rewrites it with the submission's time
+    (:func:`notebook_grader.run.collection.write_timestamp_file`).
     """
     digest = hashlib.sha256()
     problem = submission_problem(folder.parent.parent, folder.parent.name, folder.name)
@@ -192,8 +195,11 @@ def submission_fingerprint(folder: Path) -> str:
         return digest.hexdigest()[:16]
     listing = walk(folder)
     for refused in listing.refused:
-        digest.update(f"{refused}\0".encode())
+        if not refused.startswith(f"{TIMESTAMP_FILE} "):
+            digest.update(f"{refused}\0".encode())
     for relative in listing.files:
+        if relative == TIMESTAMP_FILE:
+            continue
         digest.update(f"{relative}\0{listing.sizes[relative]}\0".encode())
         if listing.sizes[relative] > FINGERPRINT_READ_BYTES:  # never graded: its size and time suffice
             digest.update(str(os.lstat(folder / relative).st_mtime_ns).encode())

@@ -50,6 +50,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import text
 
 from notebook_grader.model import GradingResult, Outcome
+from notebook_grader.run.collection import write_timestamp_file
+from notebook_grader.run.paths import submission_problem
 from notebook_grader.storage.database import AdvisoryLock, ensure_schema, is_postgresql
 from notebook_grader.storage.gradebook_rows import ByCell, submission_grades_and_comments
 
@@ -240,6 +242,8 @@ def store_result(course_root: Path, db_url: str, course_id: str, result: Grading
                               {"a": result.assignment, "s": result.student})
             else:
                 _journal_done(gb, result, submission_fingerprint, assignment_fingerprint)
+        if result.timestamp is not None:
+            record_time_in_submission(course_root, result.assignment, result.student, result.timestamp)
         if not rerender:
             return False
         assert render_feedback is not None
@@ -248,6 +252,19 @@ def store_result(course_root: Path, db_url: str, course_id: str, result: Grading
         with _transaction(gb):
             _journal_done(gb, result, submission_fingerprint, assignment_fingerprint)
         return True
+
+
+def record_time_in_submission(course_root: Path, assignment: str, student: str, at: datetime) -> None:
+    """Write the stored submission time into ``submitted/<student>/<assignment>/timestamp.txt``.
+
+    Formgrader shows a submission's time from that file, and counts the submission as
+    autograded only when it equals the gradebook's; without it every graded student showed
+    "None" and "needs autograding". A folder that is not a safe submission folder (a link...)
+    is left alone: its refusal is already in the result.
+    """
+    submitted = course_root / "submitted"
+    if submission_problem(submitted, student, assignment) is None:
+        write_timestamp_file(submitted / student / assignment, at)
 
 
 def has_hand_grades(grades: ByCell, comments: ByCell) -> bool:
