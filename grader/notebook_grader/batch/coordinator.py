@@ -151,12 +151,16 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
         if cluster is not None:
             workers = min(cluster.size, len(students))
         release = course.folder("release", assignment)
+        source = course.folder("source", assignment)
         # The workers start now, while the template is built: each starts its kernel parent and
-        # renders the release once (run/warm_up.py), off the first submission's path.
+        # renders the release once and runs the reference solution (run/warm_up.py), off the first
+        # submission's path.
         config = WorkerConfig(hidden=(*hidden, *_home()), helper_packages=helpers, sandboxed=options.sandboxed,
                               preload=assignment_imports(release, helpers), scratch=str(run_dir),
                               warm_up=tuple(str(release / f"{nb}.ipynb") for nb in declared.graded
                                             if (release / f"{nb}.ipynb").is_file()),
+                              warm_up_sources=tuple(str(source / f"{nb}.ipynb") for nb in declared.graded
+                                                    if (source / f"{nb}.ipynb").is_file()),
                               config_root=str(course.root))
         with contextlib.ExitStack() as running:
             pool = running.enter_context(

@@ -77,14 +77,19 @@ class Reference:
         ]
 
 
-_REFERENCES: dict[tuple[str, float], Reference] = {}
+_REFERENCES: dict[str, Reference] = {}
 _REFERENCES_LOCK = threading.Lock()
 
 
 def load_reference(notebook_path: str | os.PathLike[str]) -> Reference:
-    """The :class:`Reference` of a source notebook, cached per path and modification time."""
+    """The :class:`Reference` of a source notebook, cached by the notebook's contents.
+
+    By contents, not path: a worker warms its cache from the course's source folder
+    (:mod:`notebook_grader.run.warm_up`) and its tasks read the template's copy, the same bytes;
+    an edited notebook is a new entry.
+    """
     path = Path(notebook_path).resolve()
-    key = (str(path), path.stat().st_mtime)
+    key = hashlib.sha256(path.read_bytes()).hexdigest()
     with _REFERENCES_LOCK:
         if key not in _REFERENCES:
             _REFERENCES[key] = Reference(path)

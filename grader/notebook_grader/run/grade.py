@@ -75,6 +75,8 @@ class WorkerConfig:
     #: Notebooks to render once as feedback before the first task, with the configuration in
     #: ``config_root`` (:mod:`notebook_grader.run.warm_up`); empty: no warm-up.
     warm_up: tuple[str, ...] = ()
+    #: Source notebooks whose reference solution to run before the first task (run/warm_up.py).
+    warm_up_sources: tuple[str, ...] = ()
     config_root: str | None = None
     #: A kernel parent started before the worker (it came with the fork); None: start one.
     kernel_parent: KernelParent | None = field(default=None, compare=False, repr=False)
@@ -129,6 +131,10 @@ def init_worker(config: WorkerConfig) -> None:
             from notebook_grader.run.warm_up import warm_up_feedback
 
             warm_up_feedback(config.config_root, config.warm_up)
+        if config.warm_up_sources:
+            from notebook_grader.run.warm_up import warm_up_reference
+
+            warm_up_reference(config.warm_up_sources)
 
 
 def close_worker() -> None:

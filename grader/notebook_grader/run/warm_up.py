@@ -8,6 +8,12 @@ does that first-time work then, off the path of the first submission: it renders
 notebooks (whose test and setup cells every submission repeats) through the feedback exporter as
 nbgrader's ``GenerateFeedback`` configures it, and throws the page away.
 
+The first task also judges every test cell against the reference solution, which runs the
+solution cells and collects each check's expected value (for unit 1, Monte Carlo estimates from
+a million draws: most of a CPU-second). :func:`warm_up_reference` does that from the course's
+source notebooks, into the cache the tasks use (:func:`~notebook_grader.protocol.reference.load_reference`,
+keyed by the notebook's contents, which the template's copy shares).
+
 A failure here changes nothing but speed: it is logged, and the first task does the work.
 """
 
@@ -49,3 +55,23 @@ def warm_up_feedback(config_root: str | Path, notebooks: Sequence[str | Path]) -
     except Exception:  # speed only: the first task does the same work
         log.debug("warm-up of the feedback page failed", exc_info=True)
     return rendered
+
+
+def warm_up_reference(sources: Sequence[str | Path]) -> int:
+    """Collect the expected values of every test cell of each source notebook; returns how many cells."""
+    import nbformat
+
+    from notebook_grader.protocol.cells import is_test_cell, nbgrader_metadata
+    from notebook_grader.protocol.reference import load_reference
+
+    collected = 0
+    try:
+        for path in sources:
+            reference = load_reference(path)
+            for cell in nbformat.read(path, as_version=4).cells:
+                if is_test_cell(cell):
+                    reference.expected_checks(nbgrader_metadata(cell)["grade_id"], cell.source)
+                    collected += 1
+    except Exception:  # speed only: the first task does the same work
+        log.debug("warm-up of the reference solution failed", exc_info=True)
+    return collected
