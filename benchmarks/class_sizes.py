@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="course grade's workers (default: one per CPU)")
     parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
     args = parser.parse_args(argv)
+    # nbgrader runs `alembic` from PATH when it makes a gradebook (the courses are built in this process)
+    os.environ["PATH"] = str(BIN) + os.pathsep + os.environ.get("PATH", "")
     grade = [str(BIN / "course"), "grade", ASSIGNMENT, "--force", "--quiet"]
     if args.workers:
         grade += ["--workers", str(args.workers)]
