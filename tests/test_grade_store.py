@@ -137,3 +137,34 @@ def test_a_result_is_stored_in_the_cells_nbgrader_would_find(tmp_path: Path) -> 
         store_result(tmp_path, db_url, "default_course", wrong, submission_fingerprint="x", assignment_fingerprint="a")
     with Gradebook(db_url) as gb:
         assert gb.find_grade("p1", "one", "hw", "ann").auto_score == 0.0
+
+
+def test_a_timestamp_file_that_cannot_be_written_costs_no_grade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    """The stored time is also written to submitted/<student>/<assignment>/timestamp.txt for formgrader; a
+    folder that refuses the file (read-only, full disk) leaves the stored grades and time as they are."""
+    from datetime import datetime
+
+    from notebook_grader.storage import store
+
+    db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(db_url) as gb:
+        gb.add_assignment("hw")
+        gb.add_notebook("one", "hw")
+        gb.add_grade_cell("p1", "one", "hw", max_score=3, cell_type="code")
+        gb.add_student("ann")
+        gb.add_submission("hw", "ann")
+        gb.db.commit()
+    (tmp_path / "submitted" / "ann" / "hw").mkdir(parents=True)
+
+    def refuse(folder: Path, at: datetime) -> None:
+        raise PermissionError(13, "Permission denied", str(folder / "timestamp.txt"))
+
+    monkeypatch.setattr(store, "write_timestamp_file", refuse)
+    when = datetime(2026, 3, 1, 12, 0)
+    result = GradingResult(assignment="hw", student="ann", grades=[GradeRecord("one", "p1", 2.0)], timestamp=when)
+    store_result(tmp_path, db_url, "default_course", result, submission_fingerprint="f", assignment_fingerprint="a")
+    with Gradebook(db_url) as gb:
+        assert gb.find_grade("p1", "one", "hw", "ann").auto_score == 2.0
+        assert gb.find_submission("hw", "ann").timestamp == when
+    assert "not written to timestamp.txt" in caplog.text and "Permission denied" in caplog.text

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import shutil
 import stat
@@ -49,11 +50,14 @@ from pathlib import Path
 from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy import text
 
+from notebook_grader.identifiers import terminal_safe
 from notebook_grader.model import GradingResult, Outcome
 from notebook_grader.run.collection import write_timestamp_file
 from notebook_grader.run.paths import submission_problem
 from notebook_grader.storage.database import AdvisoryLock, ensure_schema, is_postgresql
 from notebook_grader.storage.gradebook_rows import ByCell, submission_grades_and_comments
+
+log = logging.getLogger(__name__)
 
 JOURNAL = "course_grade_journal"
 _JOURNAL_SCHEMA = f"""
@@ -261,10 +265,17 @@ def record_time_in_submission(course_root: Path, assignment: str, student: str, 
     autograded only when it equals the gradebook's; without it every graded student showed
     "None" and "needs autograding". A folder that is not a safe submission folder (a link...)
     is left alone: its refusal is already in the result.
+
+    The grades are stored by then; a folder the file cannot be written to (read-only, full) costs
+    formgrader's display of the time only, so it is logged, not raised.
     """
     submitted = course_root / "submitted"
     if submission_problem(submitted, student, assignment) is None:
-        write_timestamp_file(submitted / student / assignment, at)
+        try:
+            write_timestamp_file(submitted / student / assignment, at)
+        except OSError as exc:
+            log.warning("%s: the submission time was stored, but not written to timestamp.txt (%s)",
+                        terminal_safe(student), exc)
 
 
 def has_hand_grades(grades: ByCell, comments: ByCell) -> bool:
