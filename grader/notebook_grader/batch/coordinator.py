@@ -6,8 +6,9 @@ The coordinator (this module) and its workers share the work like this:
    time per gradebook; a second one waits, then finds the work done;
 2. tidy what a killed run left, and take in a learning-management system's zip if given;
 3. start the worker processes (:mod:`notebook_grader.batch.pool`), one per submission up to the
-   number of workers: each starts its kernel parent and warms up (:mod:`notebook_grader.run.warm_up`)
-   while the coordinator goes on;
+   number of workers: each gets a handle on the run's kernel parent, started before the imports
+   (:mod:`notebook_grader.batch.prestart`), or starts one, and warms up (:mod:`notebook_grader.run.warm_up`:
+   the feedback page's first-time work and the reference solution) while the coordinator goes on;
 4. build the assignment's template (:mod:`notebook_grader.run.template`) and check that the
    sandbox works on this machine (refusing to go on without it unless told to);
 5. list the submissions under ``submitted/`` and skip those the journal says are graded,
