@@ -59,19 +59,15 @@ def warm_up_feedback(config_root: str | Path, notebooks: Sequence[str | Path]) -
 
 def warm_up_reference(sources: Sequence[str | Path]) -> int:
     """Collect the expected values of every test cell of each source notebook; returns how many cells."""
-    import nbformat
-
-    from notebook_grader.protocol.cells import is_test_cell, nbgrader_metadata
     from notebook_grader.protocol.reference import load_reference
 
     collected = 0
     try:
         for path in sources:
             reference = load_reference(path)
-            for cell in nbformat.read(path, as_version=4).cells:
-                if is_test_cell(cell):
-                    reference.expected_checks(nbgrader_metadata(cell)["grade_id"], cell.source)
-                    collected += 1
+            for grade_id, source in reference.test_sources.items():
+                reference.expected_checks(grade_id, source)
+                collected += 1
     except Exception:  # speed only: the first task does the same work
         log.debug("warm-up of the reference solution failed", exc_info=True)
     return collected
