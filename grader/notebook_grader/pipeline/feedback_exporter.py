@@ -52,7 +52,7 @@ from notebook_grader.pipeline.feedback_template import (
     FEEDBACK_TEMPLATE,
     TEMPLATE_FILE,
 )
-from notebook_grader.storage.gradebook_rows import ByCell, submission_grades_and_comments
+from notebook_grader.storage.gradebook_rows import ByCell, row_or_find, submission_grades_and_comments
 
 #: What the accessibility pass changes; a page without any of these is left as rendered.
 ACCESSIBILITY_TARGETS = ("<img", "jp-notebook")
@@ -95,8 +95,7 @@ class GetGradesAndPending(GetGrades):
             return find(name, self.notebook_id, self.assignment_id, self.student_id)
         if self._rows is None:
             self._rows = submission_grades_and_comments(self.gradebook, self.assignment_id, self.student_id)
-        row = self._rows[which].get((self.notebook_id, name))
-        return row if row is not None else find(name, self.notebook_id, self.assignment_id, self.student_id)
+        return row_or_find(self._rows[which], self.notebook_id, name, self.assignment_id, self.student_id, find)
 
     def _get_comment(self, cell: NotebookNode, resources: ResourcesDict) -> None:
         cell.metadata.nbgrader["comment"] = self._row(1, cell, self.gradebook.find_comment).comment

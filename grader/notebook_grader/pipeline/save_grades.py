@@ -26,7 +26,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor, SaveAutoGrades
 
 from notebook_grader.patches import in_use
 from notebook_grader.patches.overrides import SAVE_GRADES_AT_ONCE
-from notebook_grader.storage.gradebook_rows import ByCell, submission_grades_and_comments
+from notebook_grader.storage.gradebook_rows import ByCell, row_or_find, submission_grades_and_comments
 
 
 class SaveAutoGradesAtOnce(SaveAutoGrades):
@@ -53,10 +53,9 @@ class SaveAutoGradesAtOnce(SaveAutoGrades):
                 self._grades = self._comments = None
         return nb, resources
 
-    def _row(self, rows: ByCell | None, cell: NotebookNode, find: Any) -> Any:
-        name = cell.metadata["nbgrader"]["grade_id"]
-        row = rows.get((self.notebook_id, name)) if rows is not None else None
-        return row if row is not None else find(name, self.notebook_id, self.assignment_id, self.student_id)
+    def _row(self, rows: ByCell, cell: NotebookNode, find: Any) -> Any:
+        return row_or_find(rows, self.notebook_id, cell.metadata["nbgrader"]["grade_id"], self.assignment_id,
+                           self.student_id, find)
 
     def _add_score(self, cell: NotebookNode, resources: ResourcesDict) -> None:
         if self._grades is None:

@@ -7,6 +7,7 @@ one submission by cell; nbgrader's API hands them out one query at a time.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from nbgrader import api as tables
@@ -43,3 +44,11 @@ def submission_grades_and_comments(gb: Gradebook, assignment: str, student: str)
             for row, name, notebook in rows(model, cell):
                 found.setdefault((notebook, name), row)
     return grades, comments
+
+
+def row_or_find(rows: ByCell, notebook: str, name: str, assignment: str, student: str,
+                find: Callable[[str, str, str, str], Any]) -> Any:
+    """The row of cell ``name`` of ``notebook`` from ``rows``, else nbgrader's own lookup ``find``
+    (``Gradebook.find_grade`` or ``find_comment``), which raises ``MissingEntry`` as before."""
+    row = rows.get((notebook, name))
+    return row if row is not None else find(name, notebook, assignment, student)
