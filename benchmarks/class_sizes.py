@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grade_throughput import ASSIGNMENT, SAMPLES, build_course, load, plain_nbgrader
+from grade_throughput import ASSIGNMENT, SAMPLES, build_course, load, plain_nbgrader, scores
 
 KINDS = {"mixed": SAMPLES, **{sample: (sample,) for sample in SAMPLES}}
 BIN = Path(sys.executable).parent
@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                     course_seconds = timed(grade, ours.root)
                     feedback = sum(1 for _ in ours.root.glob(f"feedback/*/{ASSIGNMENT}/exercises.html"))
                     assert feedback == size, f"course grade wrote {feedback} of {size} feedback pages"
+                    assert scores(ours) == scores(theirs), "the two commands gave different scores"
                 ratio = nbgrader_seconds / course_seconds
                 runs.append({"kind": kind, "size": size, "run": run, "nbgrader_seconds": nbgrader_seconds,
                              "course_grade_seconds": course_seconds, "ratio": ratio, "load": load()})

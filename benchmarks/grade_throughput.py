@@ -8,9 +8,10 @@ untouched release), then, in the same run:
 
 1. grades one with ``nbgrader autograde ASSIGNMENT --force`` (the CLI, one call for all,
    sequential, no feedback), timed. This is plain nbgrader: the course's configuration routes
-   every door through the engine's sandboxed execute step, so the baseline course puts
-   nbgrader's own ``Execute`` back (:data:`PLAIN_NBGRADER`) and grades the graded notebook only,
-   as nbgrader alone would be set up to;
+   every door through the engine, so the baseline course puts nbgrader's own default steps back
+   (:data:`PLAIN_NBGRADER`: its ``Execute`` and gradebook steps, with the test cells judged outside
+   the kernel so the grades are right) and grades the graded notebook only, as nbgrader alone would
+   be set up to;
 2. grades the other with ``course grade`` (its engine, :func:`notebook_grader.batch.coordinator.grade_all`:
    sandboxed, parallel, feedback HTML and the grades CSV included), timed;
 3. measures the floor: the kernel's own time to run each sample notebook's cells, as nbgrader
@@ -105,15 +106,17 @@ def _cell_seconds(cell: nbformat.NotebookNode) -> float:
     return (end - start).total_seconds()
 
 
-#: Appended to the baseline course's nbgrader_config.py: nbgrader's own, unsandboxed ``Execute``
-#: in the engine's pipeline (test cells still judged outside the kernel), and no reading notebook.
+#: Appended to the baseline course's nbgrader_config.py: nbgrader's own default autograde steps,
+#: both passes (its ``Execute``, ``OverwriteCells`` and ``SaveAutoGrades``: none of the engine's
+#: sandbox, sanitizing or faster gradebook steps), plus the one engine step the course's test cells
+#: need for right grades: judged outside the kernel, right after ``Execute``. No reading notebook.
 PLAIN_NBGRADER = """
 # benchmark baseline: plain nbgrader
-from notebook_grader.pipeline.setup import AUTOGRADE_STEPS
-c.Autograde.autograde_preprocessors = [
-    "nbgrader.preprocessors.Execute" if step.endswith("SandboxedExecute") else step
-    for step in AUTOGRADE_STEPS if not step.endswith("GradingNotes")
-]
+from nbgrader.converters import Autograde as _Autograde
+_stock = _Autograde.class_traits()
+c.Autograde.sanitize_preprocessors = list(_stock["sanitize_preprocessors"].default())
+c.Autograde.autograde_preprocessors = list(_stock["autograde_preprocessors"].default())
+c.Autograde.autograde_preprocessors.insert(1, "notebook_grader.pipeline.grade_outside_kernel.GradeOutsideKernel")
 c.Execute.timeout = 30
 c.CourseDirectory.notebook_id = "exercises"
 """
@@ -123,6 +126,14 @@ def plain_nbgrader(course: Course) -> None:
     """Make ``course`` the baseline: plain nbgrader (see :data:`PLAIN_NBGRADER`)."""
     config = course.root / CONFIG_FILE
     config.write_text(config.read_text() + PLAIN_NBGRADER)
+
+
+def scores(course: Course) -> dict[str, float]:
+    """Each student's score on the assignment, from the course's gradebook: the two commands must agree."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        return {s.student_id: s.score for s in gb.assignment_submissions(ASSIGNMENT)}
 
 
 def run_nbgrader(course: Course) -> float:
