@@ -16,6 +16,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy import create_engine, text
 
 from notebook_grader.patches import speedups
+from notebook_grader.pipeline import feedback_exporter
 from notebook_grader.pipeline.feedback_exporter import MISSING_ALT, FeedbackExporter
 
 pytestmark = pytest.mark.unit
@@ -63,6 +64,38 @@ def test_a_page_the_accessibility_pass_changes_gets_it(template: str, image: boo
         assert f'alt="{MISSING_ALT}"' in ours
     if template == "lab":
         assert 'tabindex="0"' in ours
+
+
+def test_remembered_markdown_renders_the_same_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second page renders no markdown cell again, and is the same page; a cell with
+    attachments, or an exporter with other settings, is rendered afresh."""
+    renders: list[str] = []
+    real = HTMLExporter.markdown2html
+    monkeypatch.setattr(HTMLExporter, "markdown2html",
+                        feedback_exporter.pass_context(lambda self, ctx, src: renders.append(src) or real(self, ctx, src)))
+    monkeypatch.setattr(feedback_exporter, "_RENDERED", feedback_exporter.OrderedDict())
+    nb = notebook(image=False)
+    nb.cells.append(new_markdown_cell("![a plot](attachment:plot.png)",
+                                      attachments={"plot.png": {"image/png": _png()}}))
+    theirs = HTMLExporter(template_name="classic").from_notebook_node(nb)[0]
+    renders.clear()
+    first = FeedbackExporter(template_name="classic").from_notebook_node(nb)[0]
+    assert len(renders) == 2
+    second = FeedbackExporter(template_name="classic").from_notebook_node(nb)[0]
+    assert first == second == theirs
+    assert renders[2:] == ["![a plot](attachment:plot.png)"]  # only the cell with an attachment again
+    anchors = FeedbackExporter(template_name="classic", anchor_link_text="#").from_notebook_node(nb)[0]
+    assert anchors == HTMLExporter(template_name="classic", anchor_link_text="#").from_notebook_node(nb)[0]
+    assert anchors != first
+
+
+def test_remembered_markdown_keeps_only_the_latest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(feedback_exporter, "_RENDERED", feedback_exporter.OrderedDict())
+    monkeypatch.setattr(feedback_exporter, "REMEMBERED_CELLS", 3)
+    for number in range(5):
+        FeedbackExporter(template_name="classic").from_notebook_node(new_notebook(cells=[
+            new_markdown_cell(f"answer {number}")]))
+    assert [key[0] for key in feedback_exporter._RENDERED] == ["answer 2", "answer 3", "answer 4"]
 
 
 def test_the_highlighting_cache_ignores_execution_metadata_only(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,6 +29,12 @@ FEEDBACK_WITHOUT_RESERIALIZATION = Patch("feedback_without_reserialization", "nb
                                          ("nbconvert.exporters.html:HTMLExporter.from_notebook_node",
                                           "nbconvert.exporters.html:HTMLExporter._init_resources"))
 
+#: :meth:`~notebook_grader.pipeline.feedback_exporter.FeedbackExporter.markdown2html`: nbconvert's
+#: markdown filter, its result remembered per worker for a cell with no attachments (the same
+#: release text on every page).
+REMEMBERED_MARKDOWN = Patch("remembered_markdown", "nbconvert", ">=7.16,<8",
+                            ("nbconvert.exporters.html:HTMLExporter.markdown2html",))
+
 #: :class:`~notebook_grader.pipeline.feedback_exporter.GetGradesAndPending`: nbgrader's
 #: ``GetGrades._get_score``, which also flags the parts awaiting hand grading.
 AWAITING_HAND_GRADING = Patch("awaiting_hand_grading", "nbgrader", ">=0.9.6,<0.10",
@@ -53,5 +59,5 @@ OVERWRITE_CELLS_AT_ONCE = Patch("overwrite_cells_at_once", "nbgrader", ">=0.9.6,
                                  "nbgrader.preprocessors.overwritecells:OverwriteCells.add_missing_grade_cells",
                                  "nbgrader.preprocessors.overwritecells:OverwriteCells.add_missing_task_cells"))
 
-OVERRIDES = (QUICK_START_CLIENT, FAST_DEAD_KERNEL_POLL, FEEDBACK_WITHOUT_RESERIALIZATION, AWAITING_HAND_GRADING,
-             SAVE_GRADES_AT_ONCE, FEEDBACK_GRADES_AT_ONCE, OVERWRITE_CELLS_AT_ONCE)
+OVERRIDES = (QUICK_START_CLIENT, FAST_DEAD_KERNEL_POLL, FEEDBACK_WITHOUT_RESERIALIZATION, REMEMBERED_MARKDOWN,
+             AWAITING_HAND_GRADING, SAVE_GRADES_AT_ONCE, FEEDBACK_GRADES_AT_ONCE, OVERWRITE_CELLS_AT_ONCE)

@@ -27,10 +27,13 @@ with nothing awaiting is character for character the one nbgrader's template ren
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from typing import Any
 
 from bs4 import BeautifulSoup
-from jinja2 import DictLoader
+from jinja2 import DictLoader, pass_context
+from jinja2.runtime import Context
 from nbconvert.exporters import HTMLExporter
 from nbconvert.exporters.exporter import ResourcesDict
 from nbconvert.exporters.templateexporter import TemplateExporter
@@ -45,6 +48,7 @@ from notebook_grader.patches.overrides import (
     AWAITING_HAND_GRADING,
     FEEDBACK_GRADES_AT_ONCE,
     FEEDBACK_WITHOUT_RESERIALIZATION,
+    REMEMBERED_MARKDOWN,
 )
 from notebook_grader.pipeline.feedback_template import (
     AWAITING_KEY,
@@ -59,8 +63,15 @@ ACCESSIBILITY_TARGETS = ("<img", "jp-notebook")
 
 MISSING_ALT = "No description has been provided for this image"
 
+#: How many rendered markdown cells a worker keeps (the release's text, and the latest answers).
+REMEMBERED_CELLS = 2048
+
 #: The template ``GenerateFeedback`` asks for (its default); the exporter renders it through its own.
 NBGRADER_TEMPLATE = "feedback"
+
+
+#: Rendered markdown by (source, exporter settings), oldest first: see ``FeedbackExporter.markdown2html``.
+_RENDERED: OrderedDict[tuple[str, str, bool, str], str] = OrderedDict()
 
 
 class GetGradesAndPending(GetGrades):
@@ -136,6 +147,31 @@ class FeedbackExporter(HTMLExporter):
         if _is_get_grades(preprocessor) and in_use(AWAITING_HAND_GRADING):
             preprocessor = GetGradesAndPending
         return super().register_preprocessor(preprocessor, enabled=enabled)
+
+    @pass_context
+    def markdown2html(self, context: Context, source: str) -> str:
+        """``HTMLExporter``'s markdown filter, remembered for cells without attachments.
+
+        A feedback page renders the release's markdown cells (most of its text) again for every
+        submission; mistune's rendering of them was a third of the page's cost. The rendering of a
+        cell with no attachments depends only on its source and the exporter's settings (images
+        are linked, not read, unless ``embed_images`` is set, which is not remembered), so the
+        same key gives the same HTML. The most recent :data:`REMEMBERED_CELLS` are kept.
+        """
+        cell = context.get("cell", {})
+        if self.embed_images or cell.get("attachments") or not in_use(REMEMBERED_MARKDOWN):
+            return super().markdown2html(context, source)
+        key = (source, self.anchor_link_text, self.exclude_anchor_links,
+               json.dumps(self.lexer_options, sort_keys=True, default=repr))
+        html = _RENDERED.get(key)
+        if html is None:
+            html = super().markdown2html(context, source)
+            _RENDERED[key] = html
+            if len(_RENDERED) > REMEMBERED_CELLS:
+                _RENDERED.popitem(last=False)
+        else:
+            _RENDERED.move_to_end(key)
+        return html
 
     def from_notebook_node(  # type: ignore[override]
         self, nb: NotebookNode, resources: dict[str, Any] | None = None, **kw: Any
