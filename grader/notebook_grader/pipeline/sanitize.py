@@ -27,6 +27,7 @@ and parses as browsers do, whereas ``bleach`` (which nbconvert uses) is deprecat
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -145,8 +146,12 @@ def _unsafe_pieces(source: str) -> list[tuple[str, str]]:
     return [(raw, new) for raw, new in pieces if raw != new]
 
 
+@functools.lru_cache(maxsize=4096)
 def sanitize_markdown(source: str) -> str:
     """``source`` with its unsafe raw HTML sanitized and its unsafe links pointing nowhere (see the module).
+
+    A function of ``source`` alone, remembered per process: every submission repeats the release's
+    markdown cells, and parsing them again was most of this step's cost.
 
     A piece that cannot be found verbatim in the source (the renderer normalized it), or a
     source still unsafe after three rounds, is shown as literal text instead: never live.
