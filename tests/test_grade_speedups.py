@@ -71,8 +71,8 @@ def test_remembered_markdown_renders_the_same_pages(monkeypatch: pytest.MonkeyPa
     attachments, or an exporter with other settings, is rendered afresh."""
     renders: list[str] = []
     real = HTMLExporter.markdown2html
-    monkeypatch.setattr(HTMLExporter, "markdown2html",
-                        feedback_exporter.pass_context(lambda self, ctx, src: renders.append(src) or real(self, ctx, src)))
+    counted = feedback_exporter.pass_context(lambda self, ctx, src: renders.append(src) or real(self, ctx, src))
+    monkeypatch.setattr(HTMLExporter, "markdown2html", counted)
     monkeypatch.setattr(feedback_exporter, "_RENDERED", feedback_exporter.OrderedDict())
     nb = notebook(image=False)
     nb.cells.append(new_markdown_cell("![a plot](attachment:plot.png)",
@@ -163,3 +163,24 @@ def test_scratch_gradebooks_share_an_engine_but_never_a_replaced_file(tmp_path: 
         assert [a.name for a in gb.assignments] == ["ps2"]
     for engine in speedups._scratch_engines.values():
         engine.dispose()
+
+
+def test_the_intake_gives_the_json_nbformat_writes() -> None:
+    """The intake's plain JSON of a notebook is what ``nbformat.writes`` gives, key order included:
+    every course notebook, and one with bytes, transient fields and multi-line text."""
+    import json
+
+    from notebook_grader.run.intake import as_json
+
+    repo = Path(__file__).resolve().parents[1]
+    notebooks = [nbformat.read(path, as_version=4) for path in sorted(repo.glob("s*/**/*.ipynb"))]
+    odd = notebook(image=True)
+    odd.metadata["orig_nbformat"] = 3
+    odd.cells[1].outputs.append(new_output("stream", name="stdout", text="one\ntwo\n"))
+    odd.cells[1].outputs[0]["transient"] = {"display_id": "x"}
+    odd.cells[0].metadata["raw"] = b"\x00bytes"
+    notebooks.append(odd)
+    assert len(notebooks) > 6
+    for nb in notebooks:
+        ours, theirs = as_json(nb), json.loads(nbformat.writes(nb))
+        assert json.dumps(ours) == json.dumps(theirs)

@@ -26,6 +26,8 @@ from typing import Any
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
+from nbformat.v4.nbjson import BytesEncoder
+from nbformat.v4.rwbase import split_lines, strip_transient
 from nbgrader.utils import compute_checksum
 
 from notebook_grader.pipeline.sanitize import markdown_literal
@@ -95,7 +97,14 @@ def take_in(folder: Path, notebook: str, expected: ExpectedCells, *, other_noteb
     nb, parse_notes = parsed
     notes += parse_notes
     notes += _repair(nb, expected)
-    return Intake(notebook=json.loads(nbformat.writes(nb)), source_name=relative, notes=notes)
+    return Intake(notebook=as_json(nb), source_name=relative, notes=notes)
+
+
+def as_json(nb: NotebookNode) -> dict[str, Any]:
+    """``nb`` as the plain JSON data ``nbformat.writes`` would give (lines split, transient fields
+    dropped, keys sorted), without formatting the indented text in between (Python's slow encoder)."""
+    plain = strip_transient(split_lines(copy.deepcopy(nb)))
+    return json.loads(json.dumps(plain, cls=BytesEncoder, sort_keys=True, ensure_ascii=False))
 
 
 def shown(name: str) -> str:
