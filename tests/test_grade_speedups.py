@@ -184,3 +184,53 @@ def test_the_intake_gives_the_json_nbformat_writes() -> None:
     for nb in notebooks:
         ours, theirs = as_json(nb), json.loads(nbformat.writes(nb))
         assert json.dumps(ours) == json.dumps(theirs)
+
+
+def test_a_scratch_gradebook_schema_is_checked_once_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After the first ``Gradebook`` on a scratch file, nbgrader's table checks are skipped until the
+    file is replaced; the course's gradebook is checked every time; a replaced file gets its tables."""
+    import nbgrader.api
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    monkeypatch.setattr(nbgrader.api, "create_engine", nbgrader.api.create_engine)  # undone after the test
+    monkeypatch.setattr(nbgrader.api, "inspect", nbgrader.api.inspect)
+    monkeypatch.setattr(nbgrader.api.Base.metadata, "create_all", nbgrader.api.Base.metadata.create_all)
+    monkeypatch.setattr(speedups, "_scratch_engines", {})
+    monkeypatch.setattr(speedups, "_known_schemas", {})
+    scratch, course = tmp_path / "scratch", tmp_path / "course"
+    scratch.mkdir()
+    course.mkdir()
+    speedups.share_scratch_engines(str(scratch))
+    speedups.known_scratch_schemas()
+    template, path = tmp_path / "template.db", scratch / "gradebook.db"
+    with Gradebook(f"sqlite:///{template}") as gb:
+        gb.add_assignment("ps1")
+    checks: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "table_info" in statement or "sqlite_master" in statement:
+            checks.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        def opened(url: str) -> int:
+            checks.clear()
+            with Gradebook(url) as gb:
+                assert gb.find_assignment("ps1").name == "ps1"
+            return len(checks)
+
+        speedups.replace_scratch_gradebook(template, path)
+        assert opened(f"sqlite:///{path}") > 0  # the first open of the file checks its tables
+        assert opened(f"sqlite:///{path}") == 0  # the next ones do not
+        assert opened(f"sqlite:///{template}") > 0 and opened(f"sqlite:///{template}") > 0  # not scratch
+        speedups.replace_scratch_gradebook(template, path)
+        assert opened(f"sqlite:///{path}") > 0  # a new file: checked again
+        (tmp_path / "empty.db").touch()
+        speedups.replace_scratch_gradebook(tmp_path / "empty.db", path)
+        checks.clear()
+        with Gradebook(f"sqlite:///{path}") as gb:  # an empty file gets nbgrader's tables, as before
+            gb.add_assignment("ps2")
+        assert checks
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)

@@ -29,6 +29,12 @@ result cannot differ between submissions:
   compiled SQL is kept. nbgrader still closes each ``Gradebook`` as before: closing disposes
   of the engine's connections, and the next use opens new ones on whatever file is there;
   :func:`replace_scratch_gradebook` closes them all before it replaces the file.
+* each ``Gradebook`` nbgrader opens also lists the file's tables and checks every table of its
+  schema again (``inspect`` and ``create_all``: a dozen queries), though only nbgrader writes a
+  scratch file between two of its own replacements. :func:`known_scratch_schemas` does those
+  checks once per scratch file: after the first ``create_all`` on a shared scratch engine, the
+  next ones are skipped until :func:`replace_scratch_gradebook` puts a new file in place. Any
+  other database is checked as before.
 
 All are installed in worker processes only (:func:`install`), and change no output.
 """
@@ -181,6 +187,46 @@ def relax_scratch_gradebooks(scratch: str) -> None:
 
 
 _scratch_engines: dict[str, Any] = {}
+#: ids of the shared scratch engines whose current file has nbgrader's whole schema, with its tables.
+_known_schemas: dict[int, list[str]] = {}
+
+
+def _shared(engine: Any) -> bool:
+    return any(engine is shared for shared in _scratch_engines.values())
+
+
+def known_scratch_schemas() -> None:
+    """nbgrader checks a scratch gradebook's schema once per file (see the module's description)."""
+    import nbgrader.api
+
+    metadata = nbgrader.api.Base.metadata
+    if getattr(metadata.create_all, "_knows_scratch_schemas", False):
+        return
+    real_create_all, real_inspect = metadata.create_all, nbgrader.api.inspect
+
+    def create_all(bind: Any = None, tables: Any = None, checkfirst: bool = True) -> None:
+        if tables is None and checkfirst and id(bind) in _known_schemas and _shared(bind):
+            return
+        real_create_all(bind=bind, tables=tables, checkfirst=checkfirst)
+        if tables is None and _shared(bind):
+            _known_schemas[id(bind)] = real_inspect(bind).get_table_names()
+
+    class _KnownTables:
+        def __init__(self, names: list[str]) -> None:
+            self.names = names
+
+        def get_table_names(self) -> list[str]:
+            return list(self.names)
+
+    def inspect(subject: Any, raiseerr: bool = True) -> Any:
+        names = _known_schemas.get(id(subject))
+        if names is not None and _shared(subject):
+            return _KnownTables(names)
+        return real_inspect(subject, raiseerr)
+
+    create_all._knows_scratch_schemas = True  # type: ignore[attr-defined]
+    metadata.create_all = create_all
+    nbgrader.api.inspect = inspect
 
 
 def replace_scratch_gradebook(source: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
@@ -194,6 +240,7 @@ def replace_scratch_gradebook(source: str | os.PathLike[str], dest: str | os.Pat
     """
     for engine in _scratch_engines.values():
         engine.dispose()
+    _known_schemas.clear()
     for suffix in ("", "-journal", "-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{os.fspath(dest)}{suffix}")
@@ -241,4 +288,6 @@ PATCHES = (
     Patch("cache_highlighting", "nbconvert", NBCONVERT,
           ("nbconvert.filters.highlight:Highlight2HTML.__call__",), cache_highlighting),
     Patch("share_scratch_engines", "nbgrader", NBGRADER, ("nbgrader.api:create_engine",), share_scratch_engines),
+    Patch("known_scratch_schemas", "nbgrader", NBGRADER,
+          ("nbgrader.api:inspect", "nbgrader.api:Base.metadata.create_all"), known_scratch_schemas),
 )
