@@ -60,6 +60,38 @@ def test_forked_children_cannot_add_up_past_the_memory_limit(tmp_path: Path, wit
     assert time.monotonic() - started < 110, "the children slept it out: nothing stopped them"
 
 
+@pytest.mark.sandbox
+def test_a_group_still_emptying_is_removed_later() -> None:
+    """A group whose processes have not all gone when it is removed is removed when the next one is
+    made (or by ``remove_leftovers``), not left behind."""
+    from notebook_grader.isolation import cgroups
+
+    group = SubmissionGroup.create(LIMITS)
+    if group is None:
+        pytest.skip("this machine lets the grader make no control group")
+    child = os.fork()
+    if child == 0:
+        group.join()
+        time.sleep(30)
+        os._exit(0)
+    try:
+        deadline = time.monotonic() + 5
+        while str(child) not in (group.paths[0] / "cgroup.procs").read_text() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        group.remove()  # a process is still in it
+        assert all(path.is_dir() for path in group.paths)
+        assert set(group.paths) <= set(cgroups._leftovers)
+    finally:
+        os.kill(child, 9)
+        os.waitpid(child, 0)
+    assert cgroups.remove_leftovers(wait=2.0) == []
+    assert not any(path.exists() for path in group.paths)
+    second = SubmissionGroup.create(LIMITS)
+    assert second is not None
+    second.remove()
+    assert not any(path.exists() for path in second.paths) and not cgroups._leftovers
+
+
 def _fake_proc(root: Path, processes: dict[int, tuple[int, int, int]]) -> Path:
     """A /proc with ``pid: (pss_kib, threads, cpu_ticks)`` per process."""
     for pid, (pss, threads, ticks) in processes.items():
