@@ -152,16 +152,13 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
         if cluster is not None:
             workers = min(cluster.size, len(students))
         release = course.folder("release", assignment)
-        source = course.folder("source", assignment)
         # The workers start now, while the template is built: each starts its kernel parent and
         # renders the release once and runs the reference solution (run/warm_up.py), off the first
         # submission's path.
         config = WorkerConfig(hidden=(*hidden, *_home()), helper_packages=helpers, sandboxed=options.sandboxed,
                               preload=assignment_imports(release, helpers), scratch=str(run_dir),
-                              warm_up=tuple(str(release / f"{nb}.ipynb") for nb in declared.graded
-                                            if (release / f"{nb}.ipynb").is_file()),
-                              warm_up_sources=tuple(str(source / f"{nb}.ipynb") for nb in declared.graded
-                                                    if (source / f"{nb}.ipynb").is_file()),
+                              warm_up=_graded_notebooks(release, declared.graded),
+                              warm_up_sources=_graded_notebooks(course.folder("source", assignment), declared.graded),
                               config_root=str(course.root))
         with contextlib.ExitStack() as running:
             pool = running.enter_context(
@@ -240,6 +237,11 @@ def _store(course: Course, gradebook: Gradebook, assignment_fingerprint: str, fi
         summary.errors[result.student] = result.error or "unknown error"
     result.autograded, result.feedback = {}, {}
     summary.results.append(result)
+
+
+def _graded_notebooks(folder: Path, graded: Sequence[str]) -> tuple[str, ...]:
+    """The paths of the ``graded`` notebooks that ``folder`` holds."""
+    return tuple(str(folder / f"{nb}.ipynb") for nb in graded if (folder / f"{nb}.ipynb").is_file())
 
 
 def _home() -> tuple[str, ...]:
