@@ -63,7 +63,7 @@ def test_forked_children_cannot_add_up_past_the_memory_limit(tmp_path: Path, wit
 @pytest.mark.sandbox
 def test_a_group_still_emptying_is_removed_later() -> None:
     """A group whose processes have not all gone when it is removed is removed when the next one is
-    made (or by ``remove_leftovers``), not left behind."""
+    made (or by ``remove_emptied_groups``), not left behind."""
     from notebook_grader.isolation import cgroups
 
     group = SubmissionGroup.create(LIMITS)
@@ -80,16 +80,16 @@ def test_a_group_still_emptying_is_removed_later() -> None:
             time.sleep(0.01)
         group.remove()  # a process is still in it
         assert all(path.is_dir() for path in group.paths)
-        assert set(group.paths) <= set(cgroups._leftovers)
+        assert set(group.paths) <= set(cgroups._emptying)
     finally:
         os.kill(child, 9)
         os.waitpid(child, 0)
-    assert cgroups.remove_leftovers(wait=2.0) == []
+    assert cgroups.remove_emptied_groups(wait=2.0) == []
     assert not any(path.exists() for path in group.paths)
     second = SubmissionGroup.create(LIMITS)
     assert second is not None
     second.remove()
-    assert not any(path.exists() for path in second.paths) and not cgroups._leftovers
+    assert not any(path.exists() for path in second.paths) and not cgroups._emptying
 
 
 def _fake_proc(root: Path, processes: dict[int, tuple[int, int, int]]) -> Path:

@@ -69,7 +69,7 @@ class SubmissionGroup:
     @classmethod
     def create(cls, limits: Limits) -> SubmissionGroup | None:
         """A new group with ``limits``; None (and nothing made) where the machine does not allow one."""
-        remove_leftovers()
+        remove_emptied_groups()
         name = f"{GROUP_PREFIX}-{uuid.uuid4().hex[:12]}"
         for make in (cls._v2, cls._v1):
             with contextlib.suppress(OSError):
@@ -134,7 +134,7 @@ class SubmissionGroup:
 
         The last processes of a killed sandbox may still be exiting, and a group with a process in
         it cannot be removed yet (``EBUSY``): such a group is kept in a list and removed when the
-        next group is made, or by :func:`remove_leftovers` when the kernel parent ends; before,
+        next group is made, or by :func:`remove_emptied_groups` when the kernel parent ends; before,
         each one stayed until a later run's :func:`remove_stale_groups`.
         """
         for path in reversed(self.paths):
@@ -143,27 +143,27 @@ class SubmissionGroup:
             except FileNotFoundError:
                 pass
             except OSError:
-                _leftovers.append(path)
+                _emptying.append(path)
 
 
 #: Groups that were not empty yet when their sandbox ended (see :meth:`SubmissionGroup.remove`).
-_leftovers: list[Path] = []
+_emptying: list[Path] = []
 
 
-def remove_leftovers(wait: float = 0.0) -> list[Path]:
+def remove_emptied_groups(wait: float = 0.0) -> list[Path]:
     """Remove the groups left by :meth:`SubmissionGroup.remove`, trying for up to ``wait`` s; the ones left."""
     deadline = time.monotonic() + wait
     while True:
-        for path in list(_leftovers):
+        for path in list(_emptying):
             try:
                 path.rmdir()
             except FileNotFoundError:
                 pass
             except OSError:
                 continue
-            _leftovers.remove(path)
-        if not _leftovers or time.monotonic() >= deadline:
-            return list(_leftovers)
+            _emptying.remove(path)
+        if not _emptying or time.monotonic() >= deadline:
+            return list(_emptying)
         time.sleep(0.05)
 
 

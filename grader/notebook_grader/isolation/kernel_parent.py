@@ -48,7 +48,7 @@ import threading
 import time
 from typing import Any
 
-from notebook_grader.isolation.cgroups import SubmissionGroup, remove_leftovers, remove_stale_groups
+from notebook_grader.isolation.cgroups import SubmissionGroup, remove_emptied_groups, remove_stale_groups
 from notebook_grader.isolation.sandbox import Limits, SandboxError, SandboxSpec, launch, seal
 from notebook_grader.patches import kernel_tuning
 
@@ -234,7 +234,7 @@ def main(argv: list[str]) -> int:
     while running and time.monotonic() < deadline:
         _reap(running)
         time.sleep(0.02)
-    remove_leftovers(wait=0.5)
+    remove_emptied_groups(wait=0.5)
     # Nothing to flush or save, and its kernels die with it: skip the interpreter's teardown of
     # everything it preloaded (a few tenths of a second a worker would wait for).
     os._exit(0)
