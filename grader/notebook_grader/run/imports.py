@@ -9,6 +9,7 @@ parents first) and from the course's helper packages.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import json
 from pathlib import Path
@@ -56,8 +57,14 @@ def source_imports(source: str) -> set[str]:
     return names
 
 
-def package_imports(name: str) -> set[str]:
-    """What an installed package's own modules import (the helpers import some lazily)."""
+@functools.cache
+def package_imports(name: str) -> frozenset[str]:
+    """What an installed package's own modules import (the helpers import some lazily).
+
+    Read once per process: ``course grade`` asks three times before its first submission (the
+    kernel parent, the workers' preload list, the template), and parsing the helpers is most of it.
+    The list only says what to preload: a helper edited since costs a kernel an import, nothing else.
+    """
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
         return set()
@@ -65,4 +72,4 @@ def package_imports(name: str) -> set[str]:
     for folder in spec.submodule_search_locations:
         for path in Path(folder).rglob("*.py"):
             found |= source_imports(path.read_text(errors="replace"))
-    return {module for module in found if not module.startswith(name)}
+    return frozenset(module for module in found if not module.startswith(name))
