@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 
 from notebook_grader.isolation import sandbox, seccomp
-from notebook_grader.isolation.cgroups import TREE_LIMIT_CODES, SubmissionGroup, TreeWatch, describe_tree_limit
+from notebook_grader.isolation.cgroups import (
+    TREE_LIMIT_CODES,
+    SubmissionGroup,
+    TreeWatch,
+    describe_tree_limit,
+    oom_kills,
+)
 from notebook_grader.model import Limits
 from tests.course_copy import HELPER_PACKAGES, REPO
 
@@ -124,6 +130,77 @@ def test_the_watch_adds_up_every_process(tmp_path: Path) -> None:
     ticks = os.sysconf("SC_CLK_TCK")
     watch.proc = _fake_proc(tmp_path / "d", {1: (50_000, 4, 10 * ticks), 2: (1024, 1, 21 * ticks)})
     assert watch.over() == "cpu"  # 31 s > 2 x 10 + 10
+
+
+@pytest.mark.unit
+def test_an_oom_kill_in_the_group_is_the_memory_limit_passed(tmp_path: Path) -> None:
+    """The group's OOM killer may end a forked child the notebook outlives: the watch reads the
+    group's count of such kills (v1 ``memory.oom_control``, v2 ``memory.events``) and stops the lot."""
+    counter = tmp_path / "memory.oom_control"
+    counter.write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 0\n")
+    fd = os.open(counter, os.O_RDONLY)
+    try:
+        watch = TreeWatch(LIMITS, proc=_fake_proc(tmp_path / "proc", {1: (50_000, 4, 0)}), oom_counter=fd)
+        assert oom_kills(fd) == 0 and watch.over() is None
+        counter.write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")  # the same file, read again
+        assert oom_kills(fd) == 1 and watch.over() == "memory"
+    finally:
+        os.close(fd)
+    events = tmp_path / "memory.events"
+    events.write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\noom_group_kill 1\n")
+    fd = os.open(events, os.O_RDONLY)
+    try:
+        assert oom_kills(fd) == 2
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.sandbox
+def test_a_child_the_oom_killer_ends_stops_the_whole_submission(tmp_path: Path) -> None:
+    """Two forked children of 200 MiB pass the group's 320 MiB together, so the kernel's OOM killer ends
+    one, mostly between two of the watch's looks at memory (twice a second); the one left is under the
+    limit and the notebook would go on (here: for a minute). The supervisor sees the group's OOM
+    kill and stops the sandbox, with the memory limit as the reason."""
+    group = SubmissionGroup.create(LIMITS)
+    if group is None:
+        pytest.skip("this machine lets the grader make no control group")
+    probe = group.open_oom_counter()
+    if probe is None:
+        group.remove()
+        pytest.skip("this kernel's control groups do not count OOM kills")
+    os.close(probe)
+    show = sandbox.runtime_paths([str(REPO), str(tmp_path), os.path.expanduser("~")], HELPER_PACKAGES)
+
+    def allocate() -> bytearray:
+        block = bytearray(200 << 20)  # under the 256 MiB each process may map
+        block[::4096] = b"\1" * len(range(0, len(block), 4096))
+        return block
+
+    def run() -> None:
+        sandbox.seal()
+        ready_r, ready_w = os.pipe()
+        if os.fork() == 0:
+            kept = allocate()
+            os.write(ready_w, b"r")
+            time.sleep(60)
+            os._exit(len(kept) * 0)
+        os.read(ready_r, 1)
+        second = os.fork()
+        if second == 0:
+            allocate()
+            os._exit(0)
+        os.waitpid(second, 0)
+        time.sleep(60)
+        os._exit(0)
+
+    started = time.monotonic()
+    try:
+        launched = sandbox.launch(run, limits=LIMITS, spec=sandbox.SandboxSpec(show=show), group=group)
+        _, status = os.waitpid(launched.supervisor, 0)
+    finally:
+        group.remove()
+    assert os.waitstatus_to_exitcode(status) == TREE_LIMIT_CODES["memory"]
+    assert time.monotonic() - started < 30, "the notebook outlived its child's OOM kill"
 
 
 @pytest.mark.unit

@@ -11,6 +11,11 @@ limited, two ways:
   controllers for the grader's group, else cgroup v1 (``memory.limit_in_bytes``, ``pids.max``).
   The kernel enforces it: the submission's processes together get the memory limit (plus its
   scratch space, which is memory too) and the process limit, counted for this sandbox alone;
+  When the group's memory runs out, the kernel's OOM killer ends one process of it, which may
+  be a forked child the notebook outlives; the watch (below) reads the group's count of such
+  kills and stops the whole sandbox at the first one, so a submission that ran out of memory is
+  always told so, whichever of its processes the kernel picked (cgroup v2 also kills the whole
+  group at once: ``memory.oom.group``);
 * **the supervisor's watch** (:class:`TreeWatch`), always: the sandbox's supervisor adds up the
   proportional memory (PSS) and the processes and threads of everything in the sandbox, and the
   CPU time they used, twice a second, and kills the whole sandbox when one passes its
@@ -96,6 +101,8 @@ class SubmissionGroup:
                 if (path / "memory.swap.max").exists():
                     (path / "memory.swap.max").write_text("0")
                 (path / "pids.max").write_text(str(limits.processes))
+                if (path / "memory.oom.group").exists():
+                    (path / "memory.oom.group").write_text("1")
             except OSError:
                 group.remove()
                 raise
@@ -124,6 +131,22 @@ class SubmissionGroup:
             raise
         return group
 
+    def open_oom_counter(self) -> int | None:
+        """A read-only descriptor of the file that counts the group's OOM kills (``oom_kill N``), or None.
+
+        Opened by the supervisor before it leaves the host's view (the sandbox has no
+        ``/sys/fs/cgroup``); read with :func:`oom_kills`.
+        """
+        names = ("memory.events",) if self.version == 2 else ("memory.oom_control",)
+        for path in self.paths:
+            for name in names:
+                with contextlib.suppress(OSError):
+                    fd = os.open(path / name, os.O_RDONLY | os.O_CLOEXEC)
+                    if oom_kills(fd) is not None:
+                        return fd
+                    os.close(fd)
+        return None
+
     def join(self, pid: int = 0) -> None:
         """Move ``pid`` (0: the calling process) into the group; its children are born there."""
         for path in self.paths:
@@ -144,6 +167,16 @@ class SubmissionGroup:
                 pass
             except OSError:
                 _emptying.append(path)
+
+
+def oom_kills(fd: int) -> int | None:
+    """How many processes the group's OOM killer ended, from :meth:`SubmissionGroup.open_oom_counter`'s file."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in os.pread(fd, 4096, 0).decode().splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+    return None
 
 
 #: Groups that were not empty yet when their sandbox ended (see :meth:`SubmissionGroup.remove`).
@@ -250,13 +283,17 @@ class TreeWatch:
     limits: Limits
     proc: Path = Path("/proc")
     baseline_pss: int | None = None  # what the kernel used when the watch began (its imports)
+    oom_counter: int | None = None  # the control group's OOM-kill count (open_oom_counter), if any
 
     def over(self) -> str | None:
         """Which limit the sandbox's processes together passed (a key of :data:`TREE_LIMIT_CODES`), or None.
 
+        The group's OOM killer having ended any of its processes is the memory limit passed.
         Memory is read cheaply first (RSS, an upper bound of PSS); PSS, which walks every
         process's page tables and holds their memory maps meanwhile, only when RSS is over.
         """
+        if self.oom_counter is not None and (oom_kills(self.oom_counter) or 0) > 0:
+            return "memory"
         usage = tree_usage(self.proc, proportional=False)
         if self.baseline_pss is None:
             self.baseline_pss = tree_usage(self.proc).pss_bytes

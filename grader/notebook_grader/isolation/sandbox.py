@@ -165,9 +165,11 @@ def launch(run: Callable[[], None], *, limits: Limits, spec: SandboxSpec | None 
         try:
             os.close(status_r)
             os.close(go_w)
+            oom_counter = None
             if group is not None:
                 group.join()
-            _supervise(spec, limits, run, workdir, parent, status_w, go_r, privileged)
+                oom_counter = group.open_oom_counter()
+            _supervise(spec, limits, run, workdir, parent, status_w, go_r, privileged, oom_counter)
         except BaseException as exc:  # report anything, never return into the caller's code
             _report(status_w, f"error {type(exc).__name__}: {exc}")
         finally:
@@ -237,7 +239,7 @@ def _map_ids(pid: int) -> None:
 
 
 def _supervise(spec: SandboxSpec | None, limits: Limits, run: Callable[[], None], workdir: str | None,
-               parent: int, status: int, go: int, privileged: bool) -> None:
+               parent: int, status: int, go: int, privileged: bool, oom_counter: int | None = None) -> None:
     linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:
         return
@@ -257,14 +259,15 @@ def _supervise(spec: SandboxSpec | None, limits: Limits, run: Callable[[], None]
             Path("/proc/self/uid_map").write_text(f"0 {uid} 1\n")
             Path("/proc/self/gid_map").write_text(f"0 {gid} 1\n")
     supervisor = os.getpid()
-    _close_fds(keep=(status, go))  # now: once the child pivots, this process sees its /proc
+    # now: once the child pivots, this process sees its /proc (the sandbox never gets the OOM counter)
+    _close_fds(keep=(status, go) if oom_counter is None else (status, go, oom_counter))
     seal_r, seal_w = os.pipe()  # the child asks, once its kernel is listening...
     sealed_r, sealed_w = os.pipe()  # ...and hears back when its writable folders are read-only
     child = os.fork()
     if child == 0:
         code = 70
         try:
-            for fd in (go, seal_r, sealed_w):
+            for fd in (go, seal_r, sealed_w, *([] if oom_counter is None else [oom_counter])):
                 os.close(fd)
             linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
             if spec is not None:
@@ -323,7 +326,7 @@ def _supervise(spec: SandboxSpec | None, limits: Limits, run: Callable[[], None]
         if seal_r in ready:
             watching.remove(seal_r)
             _seal(spec.writable if spec is not None else (), seal_r, sealed_w)
-            watch = TreeWatch(limits)
+            watch = TreeWatch(limits, oom_counter=oom_counter)
         if watch is not None and over is None:
             over = watch.over()
             if over is not None:

@@ -31,6 +31,12 @@ it on, ``test_forked_children_cannot_add_up_past_the_memory_limit[group-and-watc
 times in seven runs of its module (the forked children slept out their 120 s: neither the control
 group nor the watch stopped them), and never in six runs with it off. Until that is understood the
 default stays off.
+
+The likely cause of that failure was not the filter but a gap it only made more frequent: the
+children, 200 MiB each, passed the control group's memory together, and the kernel's OOM killer
+ended some of them between two of the watch's looks; the ones left were under the watch's limit
+and slept on. The watch now counts the group's OOM kills and stops the whole sandbox at the
+first (:class:`~notebook_grader.isolation.cgroups.TreeWatch`).
 """
 
 from __future__ import annotations
