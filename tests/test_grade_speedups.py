@@ -15,7 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from nbgrader.api import Gradebook
 from sqlalchemy import create_engine, text
 
-from notebook_grader.patches import speedups
+from notebook_grader.patches import APPLIED, speedups
 from notebook_grader.pipeline import feedback_exporter
 from notebook_grader.pipeline.feedback_exporter import MISSING_ALT, FeedbackExporter
 
@@ -111,6 +111,39 @@ def test_the_highlighting_cache_ignores_execution_metadata_only(monkeypatch: pyt
     second = colour(source, metadata={"execution": {"iopub.execute_input": "2026-01-02T00:00:00Z"}})
     assert first == second and len(calls) == 1
     assert colour(source, metadata={"magics_language": "bash"}) != first and len(calls) == 2
+
+
+def test_cell_metadata_found_valid_is_not_validated_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """nbgrader's metadata check remembers what it found valid, never what it refused."""
+    speedups.install()
+    import jsonschema
+    from nbgrader.nbgraderformat import MetadataValidator, ValidationError
+
+    if APPLIED.get("cache_schema_validators") != "applied":
+        pytest.skip(f"the validator cache is not applied here ({APPLIED.get('cache_schema_validators')})")
+    looked: list[object] = []
+    grade_id = f"remembered-{id(looked)}"
+    real = jsonschema.Draft4Validator.iter_errors
+
+    def iter_errors(self: jsonschema.Draft4Validator, instance: object, *args: object) -> object:
+        if isinstance(instance, dict) and instance.get("grade_id") == grade_id:  # not nbformat's own checks
+            looked.append(instance)
+        return real(self, instance, *args)
+
+    monkeypatch.setattr(jsonschema.Draft4Validator, "iter_errors", iter_errors)
+    validator = MetadataValidator()
+    meta = {"grade": True, "solution": False, "locked": True, "points": 2, "grade_id": grade_id,
+            "schema_version": 3}
+    for _ in range(3):
+        validator.validate_cell(new_code_cell("x", metadata={"nbgrader": dict(meta)}))
+    assert len(looked) == 1
+    wrong = {**meta, "points": "two"}  # the schema wants a number
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            validator.validate_cell(new_code_cell("x", metadata={"nbgrader": dict(wrong)}))
+    assert len(looked) == 3
+    validator.validate_cell(new_code_cell("x", metadata={"nbgrader": {**meta, "points": 2.0}}))
+    assert len(looked) == 4  # 2.0 is not the text 2: checked on its own
 
 
 def test_only_scratch_gradebooks_give_up_durability(tmp_path: Path) -> None:

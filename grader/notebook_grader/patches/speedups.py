@@ -6,7 +6,11 @@ result cannot differ between submissions:
 * nbgrader validates each cell's metadata with ``jsonschema.validate(instance, schema)``,
   which first checks the (constant) schema itself and builds a new validator: about a
   tenth of a second per notebook. :func:`cache_schema_validators` keeps one validator per
-  schema; the instance is validated exactly as before.
+  schema. It also remembers the metadata it found valid (by their JSON text, per schema):
+  nbgrader checks every graded cell's metadata three times per submission
+  (``CheckCellMetadata`` runs first, after overwriting the cells, and last), and the
+  metadata are the release's own in every submission. Metadata not seen before (a student's
+  edits) are validated exactly as before, and an invalid one is never remembered.
 * nbconvert compiles the feedback page's Jinja templates (about thirty files) for every
   page. :func:`cache_templates` gives its template environments a shared in-memory bytecode
   cache, keyed by template name and source checksum, so a changed template is recompiled.
@@ -67,10 +71,13 @@ def install(scratch: str | None = None) -> None:
 
 
 def cache_schema_validators() -> None:
+    import json
+
     import jsonschema
     from nbgrader.nbgraderformat import common
 
     validators: dict[int, Any] = {}
+    valid: set[tuple[int, str]] = set()
 
     class _CachedJsonSchema:
         """The ``jsonschema`` module as nbgrader's format checks use it, with cached validators."""
@@ -88,9 +95,18 @@ def cache_schema_validators() -> None:
                 cls = jsonschema.validators.validator_for(schema)
                 cls.check_schema(schema)
                 entry = validators[key] = (schema, cls(schema))
+                valid.difference_update({seen for seen in valid if seen[0] == key})
+            try:
+                text = json.dumps(instance, sort_keys=True, allow_nan=False)
+            except (TypeError, ValueError):  # not plain JSON: no key, validated every time
+                text = None
+            if text is not None and (key, text) in valid:
+                return
             error = jsonschema.exceptions.best_match(entry[1].iter_errors(instance))
             if error is not None:
                 raise error
+            if text is not None and len(valid) < VALID_METADATA_REMEMBERED:
+                valid.add((key, text))
 
         def __getattr__(self, name: str) -> Any:
             return getattr(jsonschema, name)
@@ -276,6 +292,9 @@ def share_scratch_engines(scratch: str | None = None) -> None:
     create_engine._shares_scratch_engines = True  # type: ignore[attr-defined]
     nbgrader.api.create_engine = create_engine
 
+
+#: At most this many valid metadata texts are remembered per worker (a notebook has about a hundred cells).
+VALID_METADATA_REMEMBERED = 4096
 
 NBGRADER = ">=0.9.6,<0.10"
 NBCONVERT = ">=7.16,<8"

@@ -220,8 +220,9 @@ def sanitize_notebook(nb: NotebookNode) -> NotebookNode:
 
 
 def notebook_bytes(nb: NotebookNode) -> int:
-    """The size of ``nb`` as nbformat writes it."""
-    return len(nbformat.writes(nb).encode())
+    """The size of ``nb`` as nbformat writes it (its writer's own text, without the schema
+    validation ``nbformat.writes`` does first, which only logs and changes nothing)."""
+    return len(nbformat.versions[nb.nbformat].writes_json(nb).encode())
 
 
 def cap_size(nb: NotebookNode, max_bytes: int) -> list[str]:
