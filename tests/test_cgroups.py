@@ -209,10 +209,21 @@ def test_the_reasons_are_said_in_words() -> None:
     assert describe_tree_limit(1) is None
 
 
+@pytest.mark.unit
+def test_the_seccomp_filter_is_on_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(seccomp.SWITCH, raising=False)
+    assert seccomp.wanted()
+    for off in ("0", "off", "false", " NO "):
+        monkeypatch.setenv(seccomp.SWITCH, off)
+        assert not seccomp.wanted()
+    monkeypatch.setenv(seccomp.SWITCH, "1")
+    assert seccomp.wanted()
+
+
 @pytest.mark.sandbox
 def test_the_seccomp_filter_refuses_what_a_notebook_never_needs(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(seccomp.SWITCH, "1")
+    monkeypatch.delenv(seccomp.SWITCH, raising=False)  # on by default
     if seccomp.unavailable():
         pytest.skip(seccomp.unavailable())
     out = tmp_path / "out"

@@ -170,7 +170,7 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
             if options.sandboxed and cluster is None:  # a cluster's workers were checked when it was connected
                 show = sandbox.runtime_paths([*hidden, *_home()], helpers)
                 sandbox.probe(show, hidden=str(course.root))
-                no_filter = None if seccomp.wanted() else "no seccomp filter (NOTEBOOK_GRADER_SECCOMP=1 turns it on)"
+                no_filter = None if seccomp.wanted() else "no seccomp filter (NOTEBOOK_GRADER_SECCOMP=0 turned it off)"
                 for missing in (no_filter or seccomp.unavailable(), cgroups.probe(limits)):
                     if missing:
                         say(f"note: {missing}")

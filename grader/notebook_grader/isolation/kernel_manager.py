@@ -245,7 +245,7 @@ def parent_env() -> dict[str, str]:
 
     Not the instructor's ``PATH`` (a folder of theirs on it could shadow a tool), nor ``HOME``
     (their configuration, history and keys), nor anything else of the grader's environment but
-    the engine's switches (patches off, the seccomp filter on). Matplotlib's cache goes to a folder of the
+    the engine's switches (patches off, the seccomp filter off). Matplotlib's cache goes to a folder of the
     grader's own in the machine's temporary space, so its font list is built once, not per kernel.
     """
     env = {
