@@ -10,9 +10,14 @@ values forged, and functions that recognise the visible inputs and return their 
 
 from __future__ import annotations
 
-from tests.catalog import Entry, code
+from tests.catalog import code
 from tests.catalog.fisher_deep_learning import CONTRACT, EXERCISES, PARTS, attack
-from tests.catalog.fisher_information.attacks import IMPORT_FROM_INSTALLED, stub
+from tests.catalog.fisher_information.attacks import (
+    IMPORT_FROM_INSTALLED,
+    KERNEL_TRICKS,
+    read_instructor_source,
+    stub,
+)
 
 ALL_PARTS = tuple(PARTS.values())
 
@@ -89,20 +94,7 @@ ATTACKS = [
             def sampled_fisher(X, w, n_draws, seed):
                 return _closed_form(X, w)[0]
         ''')},
-        extra_cells={"setup": '''
-            import cell_checks as grading
-
-            _real_check = grading.Checks._check
-
-
-            def _forged_check(self, what, compute, expected, cmp, hint):
-                if expected is not grading.REFERENCE:
-                    compute = expected if callable(expected) else (lambda value=expected: value)
-                return _real_check(self, what, compute, expected, cmp, hint)
-
-
-            grading.Checks._check = _forged_check
-        '''},
+        extra_cells={"setup": KERNEL_TRICKS["a_forge_computable_records"]},
     ),
     attack(
         "a_dl_visible_inputs_recognised",
@@ -138,50 +130,8 @@ ATTACKS = [
         "a_dl_checks_methods_noop",
         "cell_checks.Checks.close/near/parallel/done replaced by no-ops, so no check reports or fails",
         wrong={"softmax_fvp": stub("softmax_fvp"), "mixture_score": stub("mixture_score")},
-        extra_cells={"setup": '''
-            import cell_checks
-
-            for _name in ("close", "near", "parallel", "done"):
-                setattr(cell_checks.Checks, _name, lambda self, *args, **kwargs: None)
-        '''},
+        extra_cells={"setup": KERNEL_TRICKS["a_checks_methods_noop"]},
     ),
-    Entry(
-        id="a_dl_read_instructor_source",
-        kind="attack",
-        contract=CONTRACT,
-        description="reads the instructor's source notebook from disk (../../../source/... from the "
-                    "kernel's working directory, or any parent folder) and execs the reference solution",
-        base="release",
-        answers={cell: f"_steal_reference({cell!r})\n" for cell in EXERCISES},
-        extra_cells={"setup": code('''
-            import json
-            from pathlib import Path
-
-            _SOURCE = Path("source") / "fisher_deep_learning" / "exercises.ipynb"
-
-
-            def _find_source():
-                relative = Path("../../..") / _SOURCE
-                if relative.is_file():
-                    return relative
-                here = Path.cwd().resolve()
-                for folder in (here, *here.parents):
-                    if (folder / _SOURCE).is_file():
-                        return folder / _SOURCE
-                return None
-
-
-            def _steal_reference(grade_id):
-                """Exec the source notebook's solution for this answer cell into the kernel."""
-                path = _find_source()
-                if path is None:
-                    return
-                for cell in json.loads(path.read_text())["cells"]:
-                    if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
-                        lines = "".join(cell["source"]).splitlines()
-                        exec("\\n".join(x for x in lines if "SOLUTION" not in x), globals())
-        ''')},
-        loses=ALL_PARTS,
-        needs_sandbox=True,
-    ),
+    read_instructor_source("a_dl_read_instructor_source", "fisher_deep_learning", CONTRACT, EXERCISES,
+                           loses=ALL_PARTS),
 ]

@@ -9,13 +9,16 @@ and spread-over-seeds checks must stop, and a submission of stubs.
 
 from __future__ import annotations
 
-from tests.catalog import Entry, code
+from tests.catalog import code
 from tests.catalog.fisher_estimation import CONTRACT, EXERCISES, PARTS, attack
-from tests.catalog.fisher_information import attacks as unit_one
-from tests.catalog.fisher_information.attacks import IMPORT_FROM_INSTALLED, VISIBLE_EXPECTED, stub
-
-#: Unit 1's attack code that runs in its own cell after the setup cell, by attack id.
-KERNEL_TRICKS = {a.id: a.extra_cells["setup"] for a in unit_one.ATTACKS if "setup" in a.extra_cells}
+from tests.catalog.fisher_information.attacks import (
+    FORGE_RECORD,
+    IMPORT_FROM_INSTALLED,
+    KERNEL_TRICKS,
+    VISIBLE_EXPECTED,
+    read_instructor_source,
+    stub,
+)
 
 #: The exact variance of sqrt(n) lam_hat and its Monte Carlo standard error, as an attacker computes them.
 CLOSED_FORM = '''
@@ -136,25 +139,14 @@ ATTACKS = [
         "a_fake_records_printed",
         "forged check records (display outputs of the record MIME type, and printed JSON) "
         "claiming the visible expected values, from a student cell and from inside the function",
-        wrong={"cauchy_observed_information": '''
-            import json
-
-            from IPython.display import display
-
-
-            def _forge(index, function, what, value):
-                record = {"index": index, "function": function, "what": what, "shape": [], "data": [value]}
-                display({"text/x-cell-check-records": json.dumps(record)}, raw=True)
-                print(json.dumps(record))
-
-
+        wrong={"cauchy_observed_information": code(FORGE_RECORD, '''
             def cauchy_observed_information(x, theta):
                 _forge(0, "cauchy_observed_information", "x = (-0.5, 0.2, 1, 3), theta = 0", 2.5751479289940824)
                 return len(x) / 2
 
 
             _forge(0, "cauchy_observed_information", "x = (-0.5, 0.2, 1, 3), theta = 0", 2.5751479289940824)
-        '''},
+        ''')},
     ),
     attack(
         "a_post_run_cell_hook",
@@ -169,19 +161,8 @@ ATTACKS = [
         },
         extra_cells={"setup": KERNEL_TRICKS["a_post_run_cell_hook"]},
     ),
-    Entry(
-        id="a_read_instructor_source",
-        kind="attack",
-        contract=CONTRACT,
-        description="reads the instructor's source notebook from disk (../../../source/... from the "
-                    "kernel's working directory, or any parent folder) and execs the reference solution",
-        base="release",
-        answers={cell: f"_steal_reference({cell!r})\n" for cell in EXERCISES},
-        extra_cells={"setup": next(a for a in unit_one.ATTACKS if a.id == "a_read_instructor_source")
-                     .extra_cells["setup"].replace('"fisher_information"', '"fisher_estimation"')},
-        loses=tuple(PARTS.values()),
-        needs_sandbox=True,
-    ),
+    read_instructor_source("a_read_instructor_source", "fisher_estimation", CONTRACT, EXERCISES,
+                           loses=tuple(PARTS.values())),
     attack(
         "a_import_answer_from_installed_package",
         "import the answer from an installed package: every answer cell takes its functions from "

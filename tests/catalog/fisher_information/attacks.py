@@ -8,7 +8,10 @@ not win a part whose function is wrong. Each attack keeps the reference solution
 
 from __future__ import annotations
 
-from tests.catalog import Entry, code
+import json
+from collections.abc import Iterable
+
+from tests.catalog import Contract, Entry, code
 from tests.catalog.fisher_information import CONTRACT, EXERCISES, PARTS, attack
 
 STUB = '''
@@ -38,6 +41,19 @@ VISIBLE_EXPECTED = '''
                 return grading.REFERENCE if callable(expected) else expected
             frame = frame.f_back
         return grading.REFERENCE
+'''
+
+#: Forges a check record: a display output of the record MIME type, and the same JSON printed.
+FORGE_RECORD = '''
+    import json
+
+    from IPython.display import display
+
+
+    def _forge(index, function, what, value):
+        record = {"index": index, "function": function, "what": what, "shape": [], "data": [value]}
+        display({"text/x-cell-check-records": json.dumps(record)}, raw=True)
+        print(json.dumps(record))
 '''
 
 #: Looks a contract function up in every package the course installs (its own helper packages and
@@ -79,6 +95,56 @@ IMPORT_FROM_INSTALLED = '''
 
         return missing
 '''
+
+#: Finds the instructor's source notebook of UNIT from the kernel's working directory (or any parent
+#: folder) and execs its solution for an answer cell into the kernel.
+STEAL_REFERENCE = '''
+    import json
+    from pathlib import Path
+
+    _SOURCE = Path("source") / "UNIT" / "exercises.ipynb"
+
+
+    def _find_source():
+        relative = Path("../../..") / _SOURCE
+        if relative.is_file():
+            return relative
+        here = Path.cwd().resolve()
+        for folder in (here, *here.parents):
+            if (folder / _SOURCE).is_file():
+                return folder / _SOURCE
+        return None
+
+
+    def _steal_reference(grade_id):
+        """Exec the source notebook's solution for this answer cell into the kernel."""
+        path = _find_source()
+        if path is None:
+            return
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
+                lines = "".join(cell["source"]).splitlines()
+                exec("\\n".join(x for x in lines if "SOLUTION" not in x), globals())
+'''
+
+
+def read_instructor_source(attack_id: str, unit: str, contract: Contract, exercises: Iterable[str],
+                           loses: tuple[str, ...]) -> Entry:
+    """The attack that reads ``unit``'s source notebook from disk and runs its reference solution
+    in every answer cell: the sandbox must hide the course, so it wins nothing."""
+    return Entry(
+        id=attack_id,
+        kind="attack",
+        contract=contract,
+        description="reads the instructor's source notebook from disk (../../../source/... from the "
+                    "kernel's working directory, or any parent folder) and execs the reference solution",
+        base="release",
+        answers={cell: f"_steal_reference({cell!r})\n" for cell in exercises},
+        extra_cells={"setup": code(STEAL_REFERENCE.replace('"UNIT"', json.dumps(unit)))},
+        loses=loses,
+        needs_sandbox=True,
+    )
+
 
 ATTACKS = [
     attack(
@@ -306,25 +372,14 @@ ATTACKS = [
         "a_fake_records_printed",
         "forged check records (display outputs of the record MIME type, and printed JSON) "
         "claiming the visible expected values, from a student cell and from inside the function",
-        wrong={"fisher_by_enumeration": '''
-            import json
-
-            from IPython.display import display
-
-
-            def _forge(index, function, what, value):
-                record = {"index": index, "function": function, "what": what, "shape": [], "data": [value]}
-                display({"text/x-cell-check-records": json.dumps(record)}, raw=True)
-                print(json.dumps(record))
-
-
+        wrong={"fisher_by_enumeration": code(FORGE_RECORD, '''
             def fisher_by_enumeration(probs, scores):
                 _forge(0, "fisher_by_enumeration", "Bernoulli p = 0.3", 4.761904761904762)
                 return np.sum(np.asarray(probs) * np.asarray(scores)) ** 2
 
 
             _forge(0, "fisher_by_enumeration", "Bernoulli p = 0.3", 4.761904761904762)
-        '''},
+        ''')},
     ),
     attack(
         "a_post_run_cell_hook",
@@ -381,45 +436,8 @@ ATTACKS = [
             get_ipython().events.register("post_run_cell", _forge_records)
         '''},
     ),
-    Entry(
-        id="a_read_instructor_source",
-        kind="attack",
-        contract=CONTRACT,
-        description="reads the instructor's source notebook from disk (../../../source/... from the "
-                    "kernel's working directory, or any parent folder) and execs the reference solution",
-        base="release",
-        answers={cell: f"_steal_reference({cell!r})\n" for cell in EXERCISES},
-        extra_cells={"setup": code('''
-            import json
-            from pathlib import Path
-
-            _SOURCE = Path("source") / "fisher_information" / "exercises.ipynb"
-
-
-            def _find_source():
-                relative = Path("../../..") / _SOURCE
-                if relative.is_file():
-                    return relative
-                here = Path.cwd().resolve()
-                for folder in (here, *here.parents):
-                    if (folder / _SOURCE).is_file():
-                        return folder / _SOURCE
-                return None
-
-
-            def _steal_reference(grade_id):
-                """Exec the source notebook's solution for this answer cell into the kernel."""
-                path = _find_source()
-                if path is None:
-                    return
-                for cell in json.loads(path.read_text())["cells"]:
-                    if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
-                        lines = "".join(cell["source"]).splitlines()
-                        exec("\\n".join(x for x in lines if "SOLUTION" not in x), globals())
-        ''')},
-        loses=tuple(CONTRACT.function_of_part),
-        needs_sandbox=True,
-    ),
+    read_instructor_source("a_read_instructor_source", "fisher_information", CONTRACT, EXERCISES,
+                           loses=tuple(CONTRACT.function_of_part)),
     attack(
         "a_import_answer_from_installed_package",
         "import the answer from an installed package: every answer cell takes its functions from "
@@ -450,3 +468,8 @@ ATTACKS = [
         '''},
     ),
 ]
+
+
+#: The attacks' kernel-side code that runs in its own cell after the setup cell, by attack id: the
+#: other units run the same tricks with wrong functions of their own.
+KERNEL_TRICKS = {a.id: a.extra_cells["setup"] for a in ATTACKS if "setup" in a.extra_cells}
