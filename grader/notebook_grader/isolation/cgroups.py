@@ -10,7 +10,7 @@ limited, two ways:
   cgroup v2 (``memory.max``, ``pids.max``) when the v2 hierarchy has the memory and pids
   controllers for the grader's group, else cgroup v1 (``memory.limit_in_bytes``, ``pids.max``).
   The kernel enforces it: the submission's processes together get the memory limit (plus its
-  scratch space, which is memory too) and the process limit, counted for this sandbox alone;
+  scratch space, which is memory too) and the process limit, counted for this sandbox alone.
   When the group's memory runs out, the kernel's OOM killer ends one process of it, which may
   be a forked child the notebook outlives; the watch (below) reads the group's count of such
   kills and stops the whole sandbox at the first one, so a submission that ran out of memory is
