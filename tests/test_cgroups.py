@@ -180,10 +180,11 @@ def test_a_child_the_oom_killer_ends_stops_the_whole_submission(tmp_path: Path) 
         sandbox.seal()
         ready_r, ready_w = os.pipe()
         if os.fork() == 0:
-            kept = allocate()
+            kept = allocate()  # held through the sleep
             os.write(ready_w, b"r")
             time.sleep(60)
-            os._exit(len(kept) * 0)
+            del kept
+            os._exit(0)
         os.read(ready_r, 1)
         second = os.fork()
         if second == 0:
