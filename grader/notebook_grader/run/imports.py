@@ -67,7 +67,7 @@ def package_imports(name: str) -> frozenset[str]:
     """
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        return set()
+        return frozenset()
     found: set[str] = set()
     for folder in spec.submodule_search_locations:
         for path in Path(folder).rglob("*.py"):
