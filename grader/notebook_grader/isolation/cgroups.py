@@ -137,14 +137,13 @@ class SubmissionGroup:
         Opened by the supervisor before it leaves the host's view (the sandbox has no
         ``/sys/fs/cgroup``); read with :func:`oom_kills`.
         """
-        names = ("memory.events",) if self.version == 2 else ("memory.oom_control",)
-        for path in self.paths:
-            for name in names:
-                with contextlib.suppress(OSError):
-                    fd = os.open(path / name, os.O_RDONLY | os.O_CLOEXEC)
-                    if oom_kills(fd) is not None:
-                        return fd
-                    os.close(fd)
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        for path in self.paths:  # v1: the memory controller's group has it
+            with contextlib.suppress(OSError):
+                fd = os.open(path / name, os.O_RDONLY | os.O_CLOEXEC)
+                if oom_kills(fd) is not None:
+                    return fd
+                os.close(fd)
         return None
 
     def join(self, pid: int = 0) -> None:

@@ -259,15 +259,15 @@ def _supervise(spec: SandboxSpec | None, limits: Limits, run: Callable[[], None]
             Path("/proc/self/uid_map").write_text(f"0 {uid} 1\n")
             Path("/proc/self/gid_map").write_text(f"0 {gid} 1\n")
     supervisor = os.getpid()
-    # now: once the child pivots, this process sees its /proc (the sandbox never gets the OOM counter)
-    _close_fds(keep=(status, go) if oom_counter is None else (status, go, oom_counter))
+    own = () if oom_counter is None else (oom_counter,)  # the supervisor's alone: never the sandbox's
+    _close_fds(keep=(status, go, *own))  # now: once the child pivots, this process sees its /proc
     seal_r, seal_w = os.pipe()  # the child asks, once its kernel is listening...
     sealed_r, sealed_w = os.pipe()  # ...and hears back when its writable folders are read-only
     child = os.fork()
     if child == 0:
         code = 70
         try:
-            for fd in (go, seal_r, sealed_w, *([] if oom_counter is None else [oom_counter])):
+            for fd in (go, seal_r, sealed_w, *own):
                 os.close(fd)
             linux.prctl(linux.PR_SET_PDEATHSIG, signal.SIGKILL)
             if spec is not None:
