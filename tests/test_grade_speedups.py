@@ -137,6 +137,9 @@ def test_cell_metadata_found_valid_is_not_validated_again(monkeypatch: pytest.Mo
     for _ in range(3):
         validator.validate_cell(new_code_cell("x", metadata={"nbgrader": dict(meta)}))
     assert len(looked) == 1
+    for _ in range(2):  # nbgrader makes a new validator, with a new schema dict, at each step
+        MetadataValidator().validate_cell(new_code_cell("x", metadata={"nbgrader": dict(meta)}))
+    assert len(looked) == 1
     wrong = {**meta, "points": "two"}  # the schema wants a number
     for _ in range(2):
         with pytest.raises(ValidationError):

@@ -6,8 +6,9 @@ result cannot differ between submissions:
 * nbgrader validates each cell's metadata with ``jsonschema.validate(instance, schema)``,
   which first checks the (constant) schema itself and builds a new validator: about a
   tenth of a second per notebook. :func:`cache_schema_validators` keeps one validator per
-  schema. It also remembers the metadata it found valid (by their JSON text, per schema):
-  nbgrader checks every graded cell's metadata three times per submission
+  schema, known by its JSON text (nbgrader reads the schema file into a new dict for every
+  validator it makes, once per submission and step). It also remembers the metadata it
+  found valid (by their JSON text, per schema): nbgrader checks every graded cell's metadata three times per submission
   (``CheckCellMetadata`` runs first, after overwriting the cells, and last), and the
   metadata are the release's own in every submission. Metadata not seen before (a student's
   edits) are validated exactly as before, and an invalid one is never remembered.
@@ -76,8 +77,22 @@ def cache_schema_validators() -> None:
     import jsonschema
     from nbgrader.nbgraderformat import common
 
-    validators: dict[int, Any] = {}
-    valid: set[tuple[int, str]] = set()
+    # nbgrader loads its schema from its JSON file into a new dict for every validator it makes
+    # (one per submission and step), so a schema is known by its text, not by the object:
+    # ``texts`` maps a schema object seen lately (held, so its id is not reused) to that text.
+    texts: dict[int, tuple[dict[str, Any], str]] = {}
+    validators: dict[str, Any] = {}
+    valid: set[tuple[str, str]] = set()
+
+    def schema_text(schema: dict[str, Any]) -> str:
+        known = texts.get(id(schema))
+        if known is not None and known[0] is schema:
+            return known[1]
+        if len(texts) >= SCHEMA_OBJECTS_HELD:
+            texts.clear()
+        text = json.dumps(schema, sort_keys=True)
+        texts[id(schema)] = (schema, text)
+        return text
 
     class _CachedJsonSchema:
         """The ``jsonschema`` module as nbgrader's format checks use it, with cached validators."""
@@ -89,20 +104,23 @@ def cache_schema_validators() -> None:
             if args or kwargs:
                 jsonschema.validate(instance, schema, *args, **kwargs)
                 return
-            key = id(schema)
-            entry = validators.get(key)
-            if entry is None or entry[0] is not schema:
+            try:
+                key = schema_text(schema)
+            except (TypeError, ValueError):  # not a plain JSON schema: nbgrader's own call
+                jsonschema.validate(instance, schema)
+                return
+            validator = validators.get(key)
+            if validator is None:
                 cls = jsonschema.validators.validator_for(schema)
                 cls.check_schema(schema)
-                entry = validators[key] = (schema, cls(schema))
-                valid.difference_update({seen for seen in valid if seen[0] == key})
+                validator = validators[key] = cls(json.loads(key))
             try:
                 text = json.dumps(instance, sort_keys=True, allow_nan=False)
             except (TypeError, ValueError):  # not plain JSON: no key, validated every time
                 text = None
             if text is not None and (key, text) in valid:
                 return
-            error = jsonschema.exceptions.best_match(entry[1].iter_errors(instance))
+            error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
             if error is not None:
                 raise error
             if text is not None and len(valid) < VALID_METADATA_REMEMBERED:
@@ -295,6 +313,9 @@ def share_scratch_engines(scratch: str | None = None) -> None:
 
 #: At most this many valid metadata texts are remembered per worker (a notebook has about a hundred cells).
 VALID_METADATA_REMEMBERED = 4096
+
+#: At most this many schema objects are held (with their text) per worker before the table is emptied.
+SCHEMA_OBJECTS_HELD = 64
 
 NBGRADER = ">=0.9.6,<0.10"
 NBCONVERT = ">=7.16,<8"
