@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -58,3 +60,16 @@ def test_a_cell_is_transformed_once_and_exactly_as_ipython_does(shell: Interacti
         assert shell.transform_cell("b = 1") == "b = 2\n"  # new transformers: computed afresh
     finally:
         shell.input_transformers_post.pop()
+
+
+def test_the_kernel_parent_formats_one_traceback_before_it_forks() -> None:
+    """After the warm-up, ``inspect`` knows every loaded module's file: a forked kernel inherits it."""
+    probe = (
+        "import inspect, sys, numpy\n"
+        "from notebook_grader.patches import kernel_tuning\n"
+        "assert 'numpy' not in inspect._filesbymodname\n"
+        "kernel_tuning.warm_tracebacks()\n"
+        "assert inspect._filesbymodname.get('numpy') == numpy.__file__\n"
+        "assert 'IPython.core.ultratb' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)

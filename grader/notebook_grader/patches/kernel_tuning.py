@@ -15,6 +15,11 @@ every grading kernel has them; nothing a cell displays or returns changes.
   same code again to run it. :func:`remember_last_transform` keeps the first result for the
   second call only, and forgets it when the cell has run (a cell with a top-level ``await``
   is transformed only once); other code, or a change of transformers, is transformed afresh.
+* A kernel's first traceback is slow (about a tenth of a second more than the next): IPython
+  imports its traceback machinery and :mod:`inspect` maps every loaded module to its file
+  (``getmodule``, thousands of modules with SciPy and pandas loaded). :func:`warm_tracebacks`
+  formats one traceback in the kernel parent before it forks, so every kernel inherits that
+  work. It is a call, not a patch: nothing is replaced.
 """
 
 from __future__ import annotations
@@ -73,3 +78,25 @@ def remember_last_transform(shell_class: Any) -> None:
         return transformed
 
     shell_class.transform_cell = transform_cell
+
+
+def warm_tracebacks() -> None:
+    """Format one traceback as a grading kernel does, so that kernels forked after inherit the work.
+
+    The first traceback a process formats imports IPython's traceback machinery, prepares
+    Pygments' colouring and has :mod:`inspect` map every loaded module to its file
+    (``getmodule``): about a tenth of a second, paid by every kernel that shows an error,
+    unless the parent has paid it once. Measured on twelve untouched submissions (six errors
+    each): 0.09 CPU-s less per kernel.
+    """
+    import sys
+
+    from IPython.core.ultratb import AutoFormattedTB
+
+    def raises() -> None:
+        raise ValueError("warm-up")
+
+    try:
+        raises()
+    except ValueError:
+        AutoFormattedTB(mode="Context", theme_name="neutral").structured_traceback(*sys.exc_info())
