@@ -10,10 +10,11 @@ import re
 
 import pytest
 from nbconvert import HTMLExporter
-from nbformat.v4 import new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from notebook_grader.course import Course
-from notebook_grader.pipeline.offline_maths import mathjax_file, mathjax_script
+from notebook_grader.pipeline.feedback_exporter import MISSING_ALT, FeedbackExporter
+from notebook_grader.pipeline.offline_maths import mathjax_file, mathjax_script, outside_library
 from tests.course_copy import REPO
 
 pytestmark = pytest.mark.unit
@@ -34,6 +35,25 @@ def test_a_page_rendered_with_the_course_configuration_carries_mathjax(template:
     assert not REMOTE_SCRIPT.search(html), "the page still loads MathJax from the network"
     assert mathjax_file().read_text(encoding="utf-8") in html
     assert html.count("window.MathJax = {") == 1
+
+
+def test_a_page_s_own_checks_read_it_without_the_mathjax_library() -> None:
+    html = _page("classic")
+    library = mathjax_file().read_text(encoding="utf-8")
+    rest = outside_library(html)
+    assert library not in rest and len(html) - len(rest) == len(library)
+    assert "The score is" in rest and rest.count("window.MathJax = {") == 1
+    assert outside_library(rest) == rest
+
+
+def test_a_feedback_page_with_mathjax_still_gets_its_alt_texts() -> None:
+    """The accessibility pass is decided on the page without the library, and still runs."""
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    nb = new_notebook(cells=[new_markdown_cell("$x$"), new_code_cell(
+        "plot()", outputs=[new_output("display_data", data={"image/png": png})])])
+    html = FeedbackExporter(config=Course(REPO).config(), template_name="classic").from_notebook_node(nb)[0]
+    assert mathjax_file().read_text(encoding="utf-8") in html
+    assert f'alt="{MISSING_ALT}"' in html
 
 
 def test_without_the_course_configuration_nbconvert_would_fetch_it() -> None:

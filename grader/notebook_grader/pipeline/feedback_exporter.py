@@ -56,6 +56,7 @@ from notebook_grader.pipeline.feedback_template import (
     FEEDBACK_TEMPLATE,
     TEMPLATE_FILE,
 )
+from notebook_grader.pipeline.offline_maths import outside_library
 from notebook_grader.storage.gradebook_rows import ByCell, row_or_find, submission_grades_and_comments
 
 #: What the accessibility pass changes; a page without any of these is left as rendered.
@@ -188,7 +189,7 @@ class FeedbackExporter(HTMLExporter):
         self.register_filter("highlight_code", highlight_code)
         self.register_filter("filter_data_type", filter_data_type)
         html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-        lowered = html.lower()
+        lowered = outside_library(html).lower()  # the inlined MathJax library holds no element
         if any(target in lowered for target in ACCESSIBILITY_TARGETS):
             html = self.make_accessible(html)
         return html, resources
