@@ -14,19 +14,54 @@ def terminal_summary(request: pytest.FixtureRequest) -> dict[str, list[str]]:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    for title, lines in config.stash.get(_SUMMARY, {}).items():
+    for title, lines in sorted(config.stash.get(_SUMMARY, {}).items()):
         terminalreporter.section(title)
         for line in lines:
             terminalreporter.write_line(line)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """nbgrader shells out to ``alembic``: this environment's tools come first on PATH."""
-    import os
-    import sys
-    from pathlib import Path
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist, a worker sends its summary sections to the controller, which prints them."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["terminal_summary"] = dict(session.config.stash.get(_SUMMARY, {}))
 
-    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist's controller: keep what a finished worker's tests put in the summary."""
+    summary = node.config.stash.setdefault(_SUMMARY, {})
+    summary.update(getattr(node, "workeroutput", {}).get("terminal_summary", {}))
+
+
+#: The units whose catalog tests (``tests/test_catalog.py``) share one graded batch per unit.
+_UNITS = ("fisher_information", "fisher_estimation", "fisher_deep_learning")
+
+
+def _scope(nodeid: str) -> str:
+    """Which tests one pytest-xdist worker runs together: a module's (its servers and graded
+    batches start once), except that a catalog test goes with its unit's, so that the three
+    units' catalogs (a minute and more each) can run on different workers."""
+    module, _, rest = nodeid.partition("::")
+    if module.endswith("test_catalog.py") and "[" in rest:
+        unit = rest.split("[", 1)[1].split("-", 1)[0].rstrip("]")
+        if unit in _UNITS:
+            return f"{module}[{unit}]"
+    return module
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """With ``--dist loadscope`` (scripts/test.sh), tests are sent to workers by :func:`_scope`."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleOrUnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _scope(nodeid)
+
+    return ModuleOrUnitScheduling(config, log)
 
 
 _SANDBOX_REASON = pytest.StashKey[str | None]()
