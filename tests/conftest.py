@@ -34,6 +34,15 @@ def pytest_testnodedown(node, error) -> None:
     summary.update(getattr(node, "workeroutput", {}).get("terminal_summary", {}))
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """nbgrader shells out to ``alembic``: this environment's tools come first on PATH."""
+    import os
+    import sys
+    from pathlib import Path
+
+    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+
+
 #: The units whose catalog tests (``tests/test_catalog.py``) share one graded batch per unit.
 _UNITS = ("fisher_information", "fisher_estimation", "fisher_deep_learning")
 

@@ -8,10 +8,11 @@ result cannot differ between submissions:
   tenth of a second per notebook. :func:`cache_schema_validators` keeps one validator per
   schema, known by its JSON text (nbgrader reads the schema file into a new dict for every
   validator it makes, once per submission and step). It also remembers the metadata it
-  found valid (by their JSON text, per schema): nbgrader checks every graded cell's metadata three times per submission
-  (``CheckCellMetadata`` runs first, after overwriting the cells, and last), and the
-  metadata are the release's own in every submission. Metadata not seen before (a student's
-  edits) are validated exactly as before, and an invalid one is never remembered.
+  found valid (by their JSON text, per schema): nbgrader checks every graded cell's
+  metadata three times per submission (``CheckCellMetadata`` runs first, after overwriting
+  the cells, and last), and the metadata are the release's own in every submission.
+  Metadata not seen before (a student's edits) are validated exactly as before, and an
+  invalid one is never remembered.
 * nbconvert compiles the feedback page's Jinja templates (about thirty files) for every
   page. :func:`cache_templates` gives its template environments a shared in-memory bytecode
   cache, keyed by template name and source checksum, so a changed template is recompiled.
