@@ -52,8 +52,10 @@ def _release(course: Course, args: argparse.Namespace) -> int:
     from notebook_grader.release import generate_release
 
     assignment = _assignment(course, args)
-    generate_release(course, assignment)
+    notes = generate_release(course, assignment)
     print(f"released {assignment} to {course.folder('release', assignment)}")
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     if args.exchange:
         from notebook_grader.release import release_to_exchange
 

@@ -33,22 +33,31 @@ def _refuse_if_grades_would_be_lost(course: Course, assignment: str) -> None:
             )
 
 
-def generate_release(course: Course, assignment: str) -> None:
-    """Run ``nbgrader generate_assignment`` (forced) and register the assignment's grade cells.
+def generate_release(course: Course, assignment: str) -> list[str]:
+    """Run ``nbgrader generate_assignment`` (forced) and register the assignment's grade cells;
+    then compute and save what every check expects. Returns what the instructor should know.
 
     Solutions and hidden tests are removed from the released notebooks; the test cells' code
-    and checksums are stored in the gradebook, which autograde restores them from.
+    and checksums are stored in the gradebook, which autograde restores them from. The reference
+    solution's expected values are saved for grading (:mod:`notebook_grader.protocol.saved_reference`);
+    a notebook whose values cannot be computed (its solution fails its own checks) is released
+    all the same, and the returned notes say why (grading will report it too).
     """
-    if not course.folder("source", assignment).is_dir():
+    source = course.folder("source", assignment)
+    if not source.is_dir():
         raise ReleaseFailed(f"no source/{assignment} folder in {course.root}")
     lock, _ = take_lock(course.db_url, course.root)  # never rewrite the gradebook under a running `course grade`
     try:
         _refuse_if_grades_would_be_lost(course, assignment)
         result = course.api().generate_assignment(assignment, force=True, create=True)
+        if not result.get("success"):
+            raise ReleaseFailed(result.get("error") or result.get("log") or "generate_assignment failed")
+        from notebook_grader.protocol.saved_reference import save_reference
+
+        notebooks = tuple(sorted(p.stem for p in source.glob("*.ipynb")))
+        return save_reference(course.root, assignment, notebooks, tuple(course.settings.helper_packages))
     finally:
         lock.release()
-    if not result.get("success"):
-        raise ReleaseFailed(result.get("error") or result.get("log") or "generate_assignment failed")
 
 
 def release_to_exchange(course: Course, assignment: str) -> str:

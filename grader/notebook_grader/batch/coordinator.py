@@ -49,6 +49,7 @@ from notebook_grader.isolation import cgroups, sandbox, seccomp
 from notebook_grader.isolation.kernel_manager import KernelParent
 from notebook_grader.isolation.scratch import fast_temp_dir
 from notebook_grader.model import GradingOptions, GradingResult, GradingTask, Outcome
+from notebook_grader.protocol.saved_reference import current_saved
 from notebook_grader.report.progress import Progress
 from notebook_grader.report.scores import StudentScore, course_scores, student_scores, write_csv
 from notebook_grader.run.collection import collected_at
@@ -153,12 +154,15 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
             workers = min(cluster.size, len(students))
         release = course.folder("release", assignment)
         # The workers start now, while the template is built: each starts its kernel parent and
-        # renders the release once and runs the reference solution (run/warm_up.py), off the first
+        # renders the release once and, unless `course release` saved what the checks expect (the
+        # template carries it), runs the reference solution (run/warm_up.py), off the first
         # submission's path.
+        saved = current_saved(course.root, assignment, declared.graded, helpers)
+        sources = tuple(n for n in declared.graded if n not in saved)
         config = WorkerConfig(hidden=(*hidden, *_home()), helper_packages=helpers, sandboxed=options.sandboxed,
                               preload=assignment_imports(release, helpers), scratch=str(run_dir),
                               warm_up=_graded_notebooks(release, declared.graded),
-                              warm_up_sources=_graded_notebooks(course.folder("source", assignment), declared.graded),
+                              warm_up_sources=_graded_notebooks(course.folder("source", assignment), sources),
                               config_root=str(course.root))
         with contextlib.ExitStack() as running:
             pool = running.enter_context(

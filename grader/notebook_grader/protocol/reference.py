@@ -40,18 +40,17 @@ class ExpectedCheck:
 class Reference:
     """The reference solution of one source notebook, and the checks of its test cells."""
 
-    def __init__(self, notebook_path: str | os.PathLike[str]) -> None:
+    def __init__(self, notebook_path: str | os.PathLike[str],
+                 saved: dict[str, list[ExpectedCheck]] | None = None) -> None:
+        """``saved``: checks computed before (:mod:`notebook_grader.protocol.saved_reference`), by
+        :func:`check_key`; the reference solution runs only if a test cell's code is not among them."""
         self.path = Path(notebook_path)
-        nb = nbformat.read(self.path, as_version=4)
-        self._namespace: dict[str, Any] = {"__name__": "__reference__"}
-        for cell in nb.cells:
-            if is_reference_cell(cell):
-                code = compile(strip_solution_markers(cell.source), f"<reference:{self.path}>", "exec")
-                exec(code, self._namespace)
+        self._cells = nbformat.read(self.path, as_version=4).cells
+        self._namespace: dict[str, Any] | None = None
         self.test_sources = {
-            nbgrader_metadata(cell)["grade_id"]: cell.source for cell in nb.cells if is_test_cell(cell)
+            nbgrader_metadata(cell)["grade_id"]: cell.source for cell in self._cells if is_test_cell(cell)
         }
-        self._cache: dict[str, list[ExpectedCheck]] = {}
+        self._cache: dict[str, list[ExpectedCheck]] = dict(saved or {})
         self._lock = threading.Lock()
 
     def expected_checks(self, grade_id: str, source: str) -> list[ExpectedCheck]:
@@ -59,15 +58,31 @@ class Reference:
 
         The result is cached by the code's hash: a class of submissions pays for it once.
         """
-        key = hashlib.sha256(f"{grade_id}\0{source}".encode()).hexdigest()
+        key = check_key(grade_id, source)
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = self._collect(grade_id, source)
             return self._cache[key]
 
+    def computed(self) -> dict[str, list[ExpectedCheck]]:
+        """Every test cell's checks computed so far, by :func:`check_key` (what a saved reference holds)."""
+        with self._lock:
+            return dict(self._cache)
+
+    def _reference_namespace(self) -> dict[str, Any]:
+        """The reference solution's namespace: its setup and solution cells, run on first need."""
+        if self._namespace is None:
+            namespace: dict[str, Any] = {"__name__": "__reference__"}
+            for cell in self._cells:
+                if is_reference_cell(cell):
+                    code = compile(strip_solution_markers(cell.source), f"<reference:{self.path}>", "exec")
+                    exec(code, namespace)
+            self._namespace = namespace
+        return self._namespace
+
     def _collect(self, grade_id: str, source: str) -> list[ExpectedCheck]:
         filename = f"<test:{grade_id}>"
-        namespace = copy.copy(self._namespace)
+        namespace = copy.copy(self._reference_namespace())
         with collecting(filename) as specs:
             exec(compile(source, filename, "exec"), namespace)
         hidden = hidden_line_ranges(source)
@@ -77,8 +92,21 @@ class Reference:
         ]
 
 
+def check_key(grade_id: str, source: str) -> str:
+    """What a test cell's checks are known by: its id and the exact code that ran."""
+    return hashlib.sha256(f"{grade_id}\0{source}".encode()).hexdigest()
+
+
 _REFERENCES: dict[str, Reference] = {}
+_SAVED: dict[str, dict[str, list[ExpectedCheck]]] = {}
 _REFERENCES_LOCK = threading.Lock()
+
+
+def add_saved(notebook_sha256: str, checks: dict[str, list[ExpectedCheck]]) -> None:
+    """Make ``checks``, saved for the source notebook whose bytes have ``notebook_sha256``, known
+    to :func:`load_reference` (a reference already loaded keeps what it has)."""
+    with _REFERENCES_LOCK:
+        _SAVED[notebook_sha256] = checks
 
 
 def load_reference(notebook_path: str | os.PathLike[str]) -> Reference:
@@ -86,11 +114,12 @@ def load_reference(notebook_path: str | os.PathLike[str]) -> Reference:
 
     By contents, not path: a worker warms its cache from the course's source folder
     (:mod:`notebook_grader.run.warm_up`) and its tasks read the template's copy, the same bytes;
-    an edited notebook is a new entry.
+    an edited notebook is a new entry. Checks saved for those bytes (:func:`add_saved`) are
+    used as they are.
     """
     path = Path(notebook_path).resolve()
     key = hashlib.sha256(path.read_bytes()).hexdigest()
     with _REFERENCES_LOCK:
         if key not in _REFERENCES:
-            _REFERENCES[key] = Reference(path)
+            _REFERENCES[key] = Reference(path, saved=_SAVED.get(key))
         return _REFERENCES[key]

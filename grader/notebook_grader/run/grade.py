@@ -50,6 +50,7 @@ from notebook_grader.pipeline.feedback_exporter import FeedbackExporter
 from notebook_grader.pipeline.grading_notes import GradingNotes
 from notebook_grader.pipeline.sandboxed_execute import SandboxedExecute
 from notebook_grader.pipeline.sanitize import SanitizeSubmission, markdown_literal
+from notebook_grader.protocol.saved_reference import saved_folder, use_saved
 from notebook_grader.run.intake import MIB, ExpectedCells, Intake, stand_in, take_in
 from notebook_grader.run.paths import Listing, UnsafePath, copy_regular, submission_problem, walk
 from notebook_grader.run.template import AssignmentTemplate
@@ -91,6 +92,7 @@ class _Runtime:
         self._show: tuple[str, ...] | None = None
         self._configs: dict[Path, Config] = {}
         self._expected: dict[tuple[Path, str], ExpectedCells] = {}
+        self._saved: set[Path] = set()
         # The task's gradebook: a fresh copy of the template's for each task, always at this path
         # so that nbgrader's engine for it, and its compiled SQL, are reused (speedups).
         self.gradebook = self.tmp / "gradebook.db"
@@ -105,6 +107,12 @@ class _Runtime:
         if template.root not in self._configs:
             self._configs[template.root] = load_config(template.root)
         return copy.deepcopy(self._configs[template.root])
+
+    def use_saved_references(self, template: AssignmentTemplate) -> None:
+        """Read, once per template, what its checks expect as ``course release`` saved it."""
+        if template.root not in self._saved:
+            use_saved(saved_folder(template.root, template.assignment))
+            self._saved.add(template.root)
 
     def expected(self, template: AssignmentTemplate, notebook: str) -> ExpectedCells:
         key = (template.root, notebook)
@@ -173,6 +181,7 @@ def _grade(task: GradingTask, template: AssignmentTemplate, runtime: _Runtime, w
     submitted.mkdir(parents=True)
     (work / "source").symlink_to(template.root / "source", target_is_directory=True)
     speedups.replace_scratch_gradebook(template.gradebook, runtime.gradebook)
+    runtime.use_saved_references(template)
     intakes: dict[str, Intake] = {}
     refused = submission_problem(task.submission.parent.parent, task.student, task.assignment)
     listing = Listing() if refused else walk(task.submission)

@@ -9,6 +9,8 @@ Before fanning out, the coordinator copies, once per assignment, into a folder o
   :class:`~notebook_grader.pipeline.grade_outside_kernel.GradeOutsideKernel` judges against, data files);
 * ``release/<assignment>/``: the released notebooks (a stand-in for a notebook that cannot be read);
 * ``nbgrader_config.py``: the course's nbgrader configuration;
+* ``.grading/reference/<assignment>/``: what each check expects, as ``course release`` saved it,
+  if it is current (:mod:`notebook_grader.protocol.saved_reference`);
 * ``template.json``: the assignment's name, graded notebooks and fingerprint.
 
 So a task reads nothing of the course but its template and its submission, and could run
@@ -35,6 +37,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from notebook_grader.course import CONFIG_FILE, Course
 from notebook_grader.errors import CourseError
+from notebook_grader.protocol.saved_reference import current_saved, saved_path
 from notebook_grader.run.collection import TIMESTAMP_FILE
 from notebook_grader.run.imports import assignment_imports
 from notebook_grader.run.paths import open_regular, submission_problem, walk
@@ -164,6 +167,11 @@ def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple
                     digest.update(hashlib.sha256(path.read_bytes()).digest())
     shutil.copy2(course.root / CONFIG_FILE, dest / CONFIG_FILE)
     digest.update(hashlib.sha256((dest / CONFIG_FILE).read_bytes()).digest())
+    # What the checks expect, as `course release` saved it (derived from the source: not in the fingerprint)
+    for notebook, path in current_saved(course.root, assignment, graded, helper_packages).items():
+        copy = saved_path(dest, assignment, notebook)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, copy)
     released = tuple(sorted(p.name for p in (dest / "release" / assignment).glob("*.ipynb"))) \
         if (dest / "release" / assignment).is_dir() else ()
     imports = list(assignment_imports(dest / "release" / assignment, helper_packages))
