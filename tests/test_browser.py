@@ -229,8 +229,13 @@ def test_the_instructors_week(lab: Lab, course: Course, page: tuple[Any, list[st
         score = pg.locator(f"input.score#{HAND_GRADED}")
         score.wait_for(timeout=TIMEOUT_MS)
         pg.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0", timeout=TIMEOUT_MS)
-        # formgrade.js sets MathJax.loaded once typesetting ended and its grade views are bound
+        # formgrade.js sets MathJax.loaded once typesetting ended, and grades.loaded once it fetched the
+        # grades and bound a view to each score box; the two are independent requests. A score typed
+        # before the views are bound is wiped when they render (the box shows the stored, empty score)
+        # and never saved: under load the grades can come after the typesetting.
         pg.wait_for_function("() => window.MathJax && window.MathJax.loaded === true", timeout=TIMEOUT_MS)
+        pg.wait_for_function("() => window.formgrader && formgrader.grades && formgrader.grades.loaded === true",
+                             timeout=TIMEOUT_MS)
         score.fill("1.5")
         score.press("Tab")
         pg.wait_for_function(f"() => document.querySelector('#{HAND_GRADED}').value === '1.5'")
