@@ -61,7 +61,7 @@ def _scope(nodeid: str) -> str:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """With ``--dist loadscope`` (``scripts/test.sh -n 2 --dist loadscope``), tests go to workers by :func:`_scope`."""
+    """With ``--dist loadscope`` (scripts/test.sh), tests are sent to workers by :func:`_scope`."""
     if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
