@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from notebook_grader.batch.fingerprint import environment_fingerprint
 from notebook_grader.protocol import reference
 from notebook_grader.protocol.reference import Reference
 from notebook_grader.protocol.saved_reference import current_saved, save_reference, saved_path, use_saved
 from tests.course_copy import HELPER_PACKAGES, REPO, copy_course
 
 ASSIGNMENTS = ("fisher_information", "fisher_estimation", "fisher_deep_learning")
+#: This machine's grading environment, as `course release` and `course grade` compute it for the course.
+ENVIRONMENT = environment_fingerprint(HELPER_PACKAGES)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -26,9 +29,9 @@ def test_the_saved_reference_holds_exactly_what_grading_computes(
     monkeypatch.setattr(reference, "_REFERENCES", {})  # this process's references: none yet
     monkeypatch.setattr(reference, "_SAVED", {})
     course = copy_course(tmp_path / "course", release=False)
-    assert save_reference(course.root, assignment, ("exercises", "theory"), HELPER_PACKAGES) == []
+    assert save_reference(course.root, assignment, ("exercises", "theory"), ENVIRONMENT) == []
     saved = saved_path(course.root, assignment, "exercises")
-    assert current_saved(course.root, assignment, ("exercises", "theory"), HELPER_PACKAGES) == {"exercises": saved}
+    assert current_saved(course.root, assignment, ("exercises", "theory"), ENVIRONMENT) == {"exercises": saved}
     assert not saved_path(course.root, assignment, "theory").exists()  # no test cells: nothing to save
 
     template = tmp_path / "template"
@@ -50,24 +53,24 @@ def test_the_saved_reference_holds_exactly_what_grading_computes(
 
 
 def test_a_saved_reference_is_used_only_while_current(tmp_path: Path) -> None:
-    """An edited source notebook, an edited helper package, a damaged file: each makes the saved
-    reference stale, and grading computes the values as before."""
+    """An edited source notebook, another grading environment (engine, helpers, libraries), a damaged
+    file: each makes the saved reference stale, and grading computes the values as before."""
     assignment = "fisher_information"
     course = copy_course(tmp_path / "course", release=False)
-    assert save_reference(course.root, assignment, ("exercises",)) == []
-    assert current_saved(course.root, assignment, ("exercises",)) != {}
-    assert current_saved(course.root, assignment, ("exercises",), ("fisher_helpers",)) == {}  # other helpers
+    assert save_reference(course.root, assignment, ("exercises",), ENVIRONMENT) == []
+    assert current_saved(course.root, assignment, ("exercises",), ENVIRONMENT) != {}
+    assert current_saved(course.root, assignment, ("exercises",), environment_fingerprint(("fisher_helpers",))) == {}
 
     source = course.folder("source", assignment) / "exercises.ipynb"
     original = source.read_bytes()
     source.write_bytes(original.replace(b"n / sigma2", b"n / sigma2 ", 1))
-    assert current_saved(course.root, assignment, ("exercises",)) == {}
+    assert current_saved(course.root, assignment, ("exercises",), ENVIRONMENT) == {}
     source.write_bytes(original)
-    assert current_saved(course.root, assignment, ("exercises",)) != {}
+    assert current_saved(course.root, assignment, ("exercises",), ENVIRONMENT) != {}
 
     saved = saved_path(course.root, assignment, "exercises")
     saved.write_text(saved.read_text()[:-10])
-    assert current_saved(course.root, assignment, ("exercises",)) == {}
+    assert current_saved(course.root, assignment, ("exercises",), ENVIRONMENT) == {}
     (tmp_path / "damaged").mkdir()
     shutil.copy(saved, tmp_path / "damaged")
     assert use_saved(tmp_path / "damaged") == 0
@@ -78,12 +81,12 @@ def test_a_reference_that_fails_its_own_check_is_said_at_release_and_not_saved(t
     grading reports the same problem instead of judging against wrong values."""
     assignment = "fisher_information"
     course = copy_course(tmp_path / "course", release=False)
-    assert save_reference(course.root, assignment, ("exercises",)) == []
+    assert save_reference(course.root, assignment, ("exercises",), ENVIRONMENT) == []
     source = course.folder("source", assignment) / "exercises.ipynb"
     text = source.read_text()
     assert "return n / sigma2" in text
     source.write_text(text.replace("return n / sigma2", "return n * sigma2", 1))
-    problems = save_reference(course.root, assignment, ("exercises",))
+    problems = save_reference(course.root, assignment, ("exercises",), ENVIRONMENT)
     assert len(problems) == 1
     assert problems[0].startswith("exercises: ") and "fails its own check gaussian_mean_fisher" in problems[0]
     assert not saved_path(course.root, assignment, "exercises").exists()

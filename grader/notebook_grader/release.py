@@ -52,10 +52,12 @@ def generate_release(course: Course, assignment: str) -> list[str]:
         result = course.api().generate_assignment(assignment, force=True, create=True)
         if not result.get("success"):
             raise ReleaseFailed(result.get("error") or result.get("log") or "generate_assignment failed")
+        from notebook_grader.batch.fingerprint import environment_fingerprint
         from notebook_grader.protocol.saved_reference import save_reference
 
         notebooks = tuple(sorted(p.stem for p in source.glob("*.ipynb")))
-        return save_reference(course.root, assignment, notebooks, tuple(course.settings.helper_packages))
+        environment = environment_fingerprint(tuple(course.settings.helper_packages))
+        return save_reference(course.root, assignment, notebooks, environment)
     finally:
         lock.release()
 

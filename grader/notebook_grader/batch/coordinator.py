@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
+from notebook_grader.batch.fingerprint import environment_fingerprint
 from notebook_grader.batch.pool import WorkerPool
 from notebook_grader.batch.prestart import planned_workers, submitted_students
 from notebook_grader.batch.zip_intake import collect_zip
@@ -157,7 +158,7 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
         # renders the release once and, unless `course release` saved what the checks expect (the
         # template carries it), runs the reference solution (run/warm_up.py), off the first
         # submission's path.
-        saved = current_saved(course.root, assignment, declared.graded, helpers)
+        saved = current_saved(course.root, assignment, declared.graded, environment_fingerprint(helpers))
         sources = tuple(n for n in declared.graded if n not in saved)
         config = WorkerConfig(hidden=(*hidden, *_home()), helper_packages=helpers, sandboxed=options.sandboxed,
                               preload=assignment_imports(release, helpers), scratch=str(run_dir),
@@ -170,7 +171,7 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
                            kernel_parents=kernel_parents, max_tasks=options.max_tasks)
             ) if workers and cluster is None else None
             template = build_template(course, assignment, run_dir / "template", notebooks=declared.graded,
-                                      helper_packages=helpers)
+                                      helper_packages=helpers, saved_references=saved)
             if options.sandboxed and cluster is None:  # a cluster's workers were checked when it was connected
                 show = sandbox.runtime_paths([*hidden, *_home()], helpers)
                 sandbox.probe(show, hidden=str(course.root))

@@ -10,29 +10,24 @@ rather than in the middle of grading a class.
 The file is the course's, ``.grading/reference/<assignment>/<notebook>.json`` (outside every folder
 a kernel sees). The coordinator checks it is current before a run (:func:`current_saved`) and copies
 it into the assignment's template, where a task reads it (:func:`use_saved`), on this machine or a
-Dask worker. It is current while its digest holds: the source notebook's bytes, the code that
-computes and compares expected values, the course's helper packages (a reference may call them),
-and the Python and NumPy versions. A missing, stale or unreadable file changes nothing but speed:
-the values are computed as before.
+Dask worker. It is current while its digest holds: the source notebook's bytes and the machine's
+grading environment (the callers pass :func:`~notebook_grader.batch.fingerprint.environment_fingerprint`:
+the engine's code, the course's helper packages, which a reference may call, and the versions of
+Python, NumPy, SciPy and the Jupyter libraries). A missing, stale or unreadable file changes
+nothing but speed: the values are computed as before (``course release`` again saves them anew).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import logging
 import os
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-import cell_checks
 from cell_checks import Comparison
-from notebook_grader.protocol import collect
 from notebook_grader.protocol.collect import CheckSpec
 from notebook_grader.protocol.reference import ExpectedCheck, Reference, add_saved
 
@@ -54,23 +49,12 @@ def saved_path(root: Path, assignment: str, notebook: str) -> Path:
     return saved_folder(root, assignment) / f"{notebook}.json"
 
 
-def digest(notebook: Path, helper_packages: tuple[str, ...] = ()) -> str:
-    """What a saved reference of ``notebook`` depends on (see the module's description)."""
-    sha = hashlib.sha256(f"format {FORMAT}|python {sys.version_info[:2]}|numpy {np.__version__}".encode())
+def digest(notebook: Path, environment: str) -> str:
+    """What a saved reference of ``notebook`` depends on: its bytes, and ``environment``, the
+    engine, helper packages and libraries this machine grades with
+    (:func:`~notebook_grader.batch.fingerprint.environment_fingerprint`, which a Dask worker must match)."""
+    sha = hashlib.sha256(f"format {FORMAT}|{environment}|".encode())
     sha.update(hashlib.sha256(Path(notebook).read_bytes()).digest())
-    for module in (cell_checks, collect):
-        sha.update(hashlib.sha256(Path(module.__file__ or "").read_bytes()).digest())
-    for package in sorted(set(helper_packages)):
-        spec = importlib.util.find_spec(package)
-        if spec is None:
-            files = []
-        elif spec.submodule_search_locations:
-            files = sorted(p for folder in spec.submodule_search_locations for p in Path(folder).rglob("*.py"))
-        else:
-            files = [Path(spec.origin)] if spec.origin else []
-        sha.update(f"|{package}:{len(files)}".encode())
-        for path in files:
-            sha.update(hashlib.sha256(path.read_bytes()).digest())
     return sha.hexdigest()
 
 
@@ -88,8 +72,7 @@ def _check_from_json(data: dict[str, Any]) -> ExpectedCheck:
     return ExpectedCheck(spec, visible=bool(data["visible"]))
 
 
-def save_reference(root: Path, assignment: str, notebooks: tuple[str, ...],
-                   helper_packages: tuple[str, ...] = ()) -> list[str]:
+def save_reference(root: Path, assignment: str, notebooks: tuple[str, ...], environment: str) -> list[str]:
     """Compute and save the expected values of every test cell of ``notebooks`` (in
     ``root/source/<assignment>/``); what went wrong, one line each (nothing: all saved).
 
@@ -110,7 +93,7 @@ def save_reference(root: Path, assignment: str, notebooks: tuple[str, ...],
             for grade_id, code in reference.test_sources.items():
                 reference.expected_checks(grade_id, code)
             text = json.dumps({
-                "format": FORMAT, "digest": digest(source, helper_packages),
+                "format": FORMAT, "digest": digest(source, environment),
                 "notebook_sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
                 "checks": {key: [_check_as_json(c) for c in checks] for key, checks in reference.computed().items()},
             }, allow_nan=False)
@@ -126,9 +109,8 @@ def save_reference(root: Path, assignment: str, notebooks: tuple[str, ...],
     return problems
 
 
-def current_saved(root: Path, assignment: str, notebooks: tuple[str, ...],
-                  helper_packages: tuple[str, ...] = ()) -> dict[str, Path]:
-    """The saved references under ``root`` that are current, by notebook."""
+def current_saved(root: Path, assignment: str, notebooks: tuple[str, ...], environment: str) -> dict[str, Path]:
+    """The saved references under ``root`` that are current in ``environment``, by notebook."""
     current = {}
     for notebook in notebooks:
         path = saved_path(root, assignment, notebook)
@@ -136,7 +118,7 @@ def current_saved(root: Path, assignment: str, notebooks: tuple[str, ...],
         try:
             with path.open() as f:
                 data = json.load(f)
-            if data.get("format") == FORMAT and data.get("digest") == digest(source, helper_packages):
+            if data.get("format") == FORMAT and data.get("digest") == digest(source, environment):
                 current[notebook] = path
         except (OSError, ValueError, AttributeError):
             continue

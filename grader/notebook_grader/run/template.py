@@ -10,7 +10,7 @@ Before fanning out, the coordinator copies, once per assignment, into a folder o
 * ``release/<assignment>/``: the released notebooks (a stand-in for a notebook that cannot be read);
 * ``nbgrader_config.py``: the course's nbgrader configuration;
 * ``.grading/reference/<assignment>/``: what each check expects, as ``course release`` saved it,
-  if it is current (:mod:`notebook_grader.protocol.saved_reference`);
+  if the coordinator found it current (:mod:`notebook_grader.protocol.saved_reference`);
 * ``template.json``: the assignment's name, graded notebooks and fingerprint.
 
 So a task reads nothing of the course but its template and its submission, and could run
@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from notebook_grader.course import CONFIG_FILE, Course
 from notebook_grader.errors import CourseError
-from notebook_grader.protocol.saved_reference import current_saved, saved_path
+from notebook_grader.protocol.saved_reference import saved_path
 from notebook_grader.run.collection import TIMESTAMP_FILE
 from notebook_grader.run.imports import assignment_imports
 from notebook_grader.run.paths import open_regular, submission_problem, walk
@@ -111,11 +112,14 @@ def _stamp_like(course_gradebook: Gradebook, path: Path) -> None:
 
 
 def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple[str, ...] | None = None,
-                   helper_packages: tuple[str, ...] = ()) -> AssignmentTemplate:
+                   helper_packages: tuple[str, ...] = (),
+                   saved_references: Mapping[str, Path] | None = None) -> AssignmentTemplate:
     """Build the template of ``assignment`` in ``dest`` (which must not exist yet).
 
     ``imports`` lists what the released notebooks and ``helper_packages`` import, for the
-    kernels to have imported before a student's code runs.
+    kernels to have imported before a student's code runs. ``saved_references`` (notebook ->
+    file) are the current saved expected values the caller found
+    (:func:`~notebook_grader.protocol.saved_reference.current_saved`); they are copied in.
     """
     course_id = course.course_id
     if notebooks is None:
@@ -168,7 +172,7 @@ def build_template(course: Course, assignment: str, dest: Path, notebooks: tuple
     shutil.copy2(course.root / CONFIG_FILE, dest / CONFIG_FILE)
     digest.update(hashlib.sha256((dest / CONFIG_FILE).read_bytes()).digest())
     # What the checks expect, as `course release` saved it (derived from the source: not in the fingerprint)
-    for notebook, path in current_saved(course.root, assignment, graded, helper_packages).items():
+    for notebook, path in (saved_references or {}).items():
         copy = saved_path(dest, assignment, notebook)
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, copy)
