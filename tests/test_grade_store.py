@@ -70,10 +70,13 @@ def test_a_run_killed_between_two_renames_is_repaired(tmp_path: Path) -> None:
 
 
 def test_a_template_gradebook_is_what_nbgrader_would_create(tmp_path: Path) -> None:
-    """Built without nbgrader's `alembic heads` subprocess, with the same schema and version, and
-    nbgrader opens it as an existing gradebook."""
+    """Built without nbgrader's `alembic heads` subprocess and without its per-row methods: the same
+    schema and version, and nbgrader reads from it the assignment the course's gradebook holds
+    (due date, notebooks, and every grade, solution, task and source cell with its stored fields)."""
     course = copy_course(tmp_path / "course")
     generate_release(course, ASSIGNMENT)
+    with Gradebook(course.db_url) as gb:  # the course has none; a task cell, so the test covers one
+        gb.add_task_cell("a_task", "exercises", ASSIGNMENT, max_score=2.0, cell_type="markdown")
     template = build_template(course, ASSIGNMENT, tmp_path / "template")
     nbgraders = tmp_path / "nbgrader.db"
     Gradebook(f"sqlite:///{nbgraders}").close()  # a new gradebook, made by nbgrader itself
@@ -84,8 +87,23 @@ def test_a_template_gradebook_is_what_nbgrader_would_create(tmp_path: Path) -> N
                     db.execute("SELECT version_num FROM alembic_version").fetchall())
 
     assert schema(template.gradebook) == schema(nbgraders)
-    with Gradebook(f"sqlite:///{template.gradebook}", template.course_id) as gb:
-        assert len(gb.find_assignment(ASSIGNMENT).notebooks[0].grade_cells) > 0
+
+    def definition(db_url: str) -> dict:
+        """The assignment as nbgrader reads it: due date, notebooks and every cell's stored fields."""
+        with Gradebook(db_url, template.course_id) as gb:
+            stored = gb.find_assignment(ASSIGNMENT)
+            return {"course": stored.course_id, "duedate": stored.duedate, "notebooks": {
+                nb.name: {
+                    "kernelspec": nb.kernelspec,
+                    "grade": sorted((c.name, c.max_score, c.cell_type) for c in nb.grade_cells),
+                    "solution": sorted(c.name for c in nb.solution_cells),
+                    "task": sorted((c.name, c.max_score, c.cell_type) for c in nb.task_cells),
+                    "source": sorted((c.name, c.cell_type, c.locked, c.source, c.checksum) for c in nb.source_cells),
+                } for nb in stored.notebooks}}
+
+    built = definition(f"sqlite:///{template.gradebook}")
+    assert built == definition(course.db_url)
+    assert all(built["notebooks"]["exercises"][kind] for kind in ("grade", "solution", "task", "source"))
 
 
 def test_a_result_is_stored_in_the_cells_nbgrader_would_find(tmp_path: Path) -> None:
