@@ -92,6 +92,11 @@ class Reference:
         ]
 
 
+def notebook_key(contents: bytes) -> str:
+    """What a source notebook's reference is known by: its bytes' hash (a copy elsewhere shares it)."""
+    return hashlib.sha256(contents).hexdigest()
+
+
 def check_key(grade_id: str, source: str) -> str:
     """What a test cell's checks are known by: its id and the exact code that ran."""
     return hashlib.sha256(f"{grade_id}\0{source}".encode()).hexdigest()
@@ -102,11 +107,11 @@ _SAVED: dict[str, dict[str, list[ExpectedCheck]]] = {}
 _REFERENCES_LOCK = threading.Lock()
 
 
-def add_saved(notebook_sha256: str, checks: dict[str, list[ExpectedCheck]]) -> None:
-    """Make ``checks``, saved for the source notebook whose bytes have ``notebook_sha256``, known
+def add_saved(key: str, checks: dict[str, list[ExpectedCheck]]) -> None:
+    """Make ``checks``, saved for the source notebook whose :func:`notebook_key` is ``key``, known
     to :func:`load_reference` (a reference already loaded keeps what it has)."""
     with _REFERENCES_LOCK:
-        _SAVED[notebook_sha256] = checks
+        _SAVED[key] = checks
 
 
 def load_reference(notebook_path: str | os.PathLike[str]) -> Reference:
@@ -118,7 +123,7 @@ def load_reference(notebook_path: str | os.PathLike[str]) -> Reference:
     used as they are.
     """
     path = Path(notebook_path).resolve()
-    key = hashlib.sha256(path.read_bytes()).hexdigest()
+    key = notebook_key(path.read_bytes())
     with _REFERENCES_LOCK:
         if key not in _REFERENCES:
             _REFERENCES[key] = Reference(path, saved=_SAVED.get(key))

@@ -29,7 +29,7 @@ from typing import Any
 
 from cell_checks import Comparison
 from notebook_grader.protocol.collect import CheckSpec
-from notebook_grader.protocol.reference import ExpectedCheck, Reference, add_saved
+from notebook_grader.protocol.reference import ExpectedCheck, Reference, add_saved, notebook_key
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +49,11 @@ def saved_path(root: Path, assignment: str, notebook: str) -> Path:
     return saved_folder(root, assignment) / f"{notebook}.json"
 
 
-def digest(notebook: Path, environment: str) -> str:
-    """What a saved reference of ``notebook`` depends on: its bytes, and ``environment``, the
-    engine, helper packages and libraries this machine grades with
+def digest(notebook: bytes, environment: str) -> str:
+    """What a saved reference of a notebook depends on: its bytes (``notebook``), and ``environment``,
+    the engine, helper packages and libraries this machine grades with
     (:func:`~notebook_grader.batch.fingerprint.environment_fingerprint`, which a Dask worker must match)."""
-    sha = hashlib.sha256(f"format {FORMAT}|{environment}|".encode())
-    sha.update(hashlib.sha256(Path(notebook).read_bytes()).digest())
-    return sha.hexdigest()
+    return hashlib.sha256(f"format {FORMAT}|{environment}|{notebook_key(notebook)}".encode()).hexdigest()
 
 
 def _check_as_json(check: ExpectedCheck) -> dict[str, Any]:
@@ -92,9 +90,9 @@ def save_reference(root: Path, assignment: str, notebooks: tuple[str, ...], envi
                 continue
             for grade_id, code in reference.test_sources.items():
                 reference.expected_checks(grade_id, code)
+            contents = source.read_bytes()
             text = json.dumps({
-                "format": FORMAT, "digest": digest(source, environment),
-                "notebook_sha256": hashlib.sha256(source.read_bytes()).hexdigest(),
+                "format": FORMAT, "digest": digest(contents, environment), "notebook_key": notebook_key(contents),
                 "checks": {key: [_check_as_json(c) for c in checks] for key, checks in reference.computed().items()},
             }, allow_nan=False)
         except Exception as exc:  # the instructor's notebook: said now, and again when grading
@@ -118,7 +116,7 @@ def current_saved(root: Path, assignment: str, notebooks: tuple[str, ...], envir
         try:
             with path.open() as f:
                 data = json.load(f)
-            if data.get("format") == FORMAT and data.get("digest") == digest(source, environment):
+            if data.get("format") == FORMAT and data.get("digest") == digest(source.read_bytes(), environment):
                 current[notebook] = path
         except (OSError, ValueError, AttributeError):
             continue
@@ -133,7 +131,7 @@ def use_saved(folder: Path) -> int:
         try:
             data = json.loads(path.read_text())
             checks = {key: [_check_from_json(c) for c in items] for key, items in data["checks"].items()}
-            add_saved(data["notebook_sha256"], checks)
+            add_saved(data["notebook_key"], checks)
             read += 1
         except (OSError, ValueError, KeyError, TypeError):  # speed only: computed as before
             log.warning("a saved reference could not be read: %s", path, exc_info=True)
