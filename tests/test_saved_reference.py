@@ -93,10 +93,15 @@ def test_a_reference_that_fails_its_own_check_is_said_at_release_and_not_saved(t
 
 
 @pytest.mark.sandbox
-def test_grading_judges_by_the_saved_values_and_computes_them_when_none_are_current(tmp_path: Path) -> None:
+def test_grading_judges_by_the_saved_values_and_computes_them_when_none_are_current(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The values a run judges by are the ones `course release` saved (one changed on purpose costs
     the correct sample exactly that part); without a current saved file, the run computes them from
     the reference solution and the same sample gets every point."""
+    # The workers fork from this process: a reference another test loaded here would be theirs
+    # (values computed, not read), so they start from no reference, as in `course grade`.
+    monkeypatch.setattr(reference, "_REFERENCES", {})
+    monkeypatch.setattr(reference, "_SAVED", {})
     from notebook_grader.batch.coordinator import grade_all
     from notebook_grader.release import generate_release
     from notebook_grader.report.scores import student_scores
