@@ -73,3 +73,32 @@ def test_the_kernel_parent_formats_one_traceback_before_it_forks() -> None:
         "assert 'IPython.core.ultratb' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)
+
+
+def test_a_traceback_is_coloured_as_stack_data_colours_it_with_one_lexer_class() -> None:
+    """The same coloured lines as stack_data's own lexer, for any code and ranges; Pygments
+    compiles the lexer's expressions once (at install), not once per traceback."""
+    probe = (
+        "import stack_data, stack_data.core, stack_data.utils\n"
+        "from pygments.formatters.terminal256 import Terminal256Formatter\n"
+        "from pygments.lexer import RegexLexerMeta\n"
+        "from pygments.styles import get_style_by_name\n"
+        "from notebook_grader.patches import APPLIED, kernel_tuning\n"
+        "own = stack_data.utils._pygmented_with_ranges\n"
+        "style = stack_data.style_with_executing_node(get_style_by_name('default'), 'bg:ansiyellow')\n"
+        "cases = [('y = f(x)\\n', [(4, 8)]), ('def f(x):\\n    return 1 / x\\n', [(21, 26), (0, 3)]),\n"
+        "         ('s = \"unterminated\\n', [(4, 9)]), ('', []), ('a = [1,\\n     2]\\n', [])]\n"
+        "formatter = Terminal256Formatter(style=style)\n"
+        "before = [own(formatter, code, ranges) for code, ranges in cases]\n"
+        "kernel_tuning.install()\n"
+        "assert APPLIED['one_range_lexer'] == 'applied', APPLIED\n"
+        "assert stack_data.core._pygmented_with_ranges is stack_data.utils._pygmented_with_ranges is not own\n"
+        "compiled = []\n"
+        "real = RegexLexerMeta.process_tokendef\n"
+        "RegexLexerMeta.process_tokendef = lambda cls, *a: compiled.append(cls) or real(cls, *a)\n"
+        "after = [stack_data.core._pygmented_with_ranges(formatter, code, ranges) for code, ranges in cases]\n"
+        "assert after == before, (after, before)\n"
+        "assert compiled == [], compiled\n"
+        "assert before[0] != own(formatter, 'y = f(x)\\n', [])  # the ranges are marked\n"
+    )
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)
