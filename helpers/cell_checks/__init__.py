@@ -18,6 +18,12 @@ A test cell builds one :class:`Checks` per contract function and states each che
 * a callable: evaluated with the reference solution's functions (for example the closed form a
   Monte Carlo estimate must approach).
 
+A hidden check may also use inputs drawn for the submission being graded:
+``rng = checks.draws()`` gives a NumPy generator, and the checks stated after that call are
+*drawn*. While a notebook is graded, the grader picks the seed from the submission (see
+:data:`DRAW_SEED_ENV`), so each submission, and each change to one, meets other inputs: a
+function that only knows the answers at inputs seen before fails them.
+
 The last two are never evaluated in the student's kernel: there the check only evaluates the
 thunk and, when nbgrader is autograding, reports the value as a record. A cell's records go out
 together, as one display output of MIME type :data:`RECORD_MIME` holding a JSON list, when the
@@ -49,6 +55,7 @@ import math
 import os
 import time
 import warnings
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +70,12 @@ EXECUTION_ENV = "NBGRADER_EXECUTION"
 
 #: A test cell whose checks run longer than this reports its records so far before going on.
 REPORT_EVERY_SECONDS = 1.0
+
+#: Environment variable the grader sets in a grading kernel: the seed of the submission's draws.
+DRAW_SEED_ENV = "CELL_CHECKS_DRAW_SEED"
+
+#: The seed of the draws wherever no grader chose one (an instructor running the source notebook).
+DEFAULT_DRAW_SEED = 0
 
 
 class _Reference:
@@ -335,6 +348,8 @@ class CheckCall:
     #: Known wrong answers: (what the mistake is, its value: a literal, or a callable evaluated
     #: with the reference solution's functions like a hidden ``expected``).
     likely: tuple[tuple[str, Any], ...] = ()
+    #: Stated after :meth:`Checks.draws`: its inputs may depend on the submission's seed.
+    drawn: bool = False
 
 
 #: The grading process's hook. ``None`` (always, in a student's kernel): checks evaluate their
@@ -342,8 +357,20 @@ class CheckCall:
 #: grading engine does so while it runs test code against the reference solution, in a context
 #: manager that restores the previous value): each check is handed to it as a :class:`CheckCall`
 #: and nothing is evaluated, printed, reported or raised here. Setting it in a kernel only means
-#: no records are reported, so every check of the cell fails.
+#: no records are reported, so every check of the cell fails. A reviewer may carry a
+#: ``draw_seed`` attribute: the seed :meth:`Checks.draws` uses while it is set.
 reviewer: Callable[[CheckCall], None] | None = None
+
+
+def draw_seed() -> int:
+    """The seed of this run's draws: the reviewer's, else the grader's (:data:`DRAW_SEED_ENV`), else the default."""
+    seed = getattr(reviewer, "draw_seed", None)
+    if seed is None:
+        try:
+            seed = int(os.environ.get(DRAW_SEED_ENV, DEFAULT_DRAW_SEED))
+        except ValueError:
+            seed = DEFAULT_DRAW_SEED
+    return int(seed)
 
 
 @contextlib.contextmanager
@@ -383,6 +410,17 @@ class Checks:
         self._fail_lines: list[str] = []
         self._unreported: list[dict[str, Any]] = []
         self._reported_at = time.monotonic()
+        self._drawn = False
+
+    def draws(self) -> np.random.Generator:
+        """A generator of inputs drawn for the submission being graded; the checks stated after
+        this call are drawn checks (hidden ones: their expected value is the reference's).
+
+        The generator depends on the seed (:func:`draw_seed`) and on the function's name, so the
+        checks of two functions in one cell draw independently; two calls give the same draws.
+        """
+        self._drawn = True
+        return np.random.default_rng([draw_seed(), zlib.crc32(self.function.encode())])
 
     # The three kinds of check -------------------------------------------------------
 
@@ -454,7 +492,7 @@ class Checks:
     ) -> None:
         index, self._count = self._count, self._count + 1
         if reviewer is not None:  # the grading process: it decides what the check expects
-            reviewer(CheckCall(self.function, index, what, compute, expected, cmp, hint, likely))
+            reviewer(CheckCall(self.function, index, what, compute, expected, cmp, hint, likely, self._drawn))
             return
         record = evaluate(compute)
         if os.environ.get(EXECUTION_ENV) == "autograde":

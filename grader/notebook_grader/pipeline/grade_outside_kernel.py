@@ -19,9 +19,11 @@ from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
+from traitlets.config import Config
 
 from cell_checks import RECORD_MIME
 from notebook_grader.protocol.cells import is_test_cell
+from notebook_grader.protocol.draws import RESOURCE_KEY
 from notebook_grader.protocol.reference import Reference, load_reference
 from notebook_grader.protocol.verdict import CellVerdict, judge
 
@@ -74,6 +76,18 @@ def withhold_student_outputs(nb: NotebookNode) -> NotebookNode:
     return nb
 
 
+def source_notebook_path(config: Config, resources: ResourcesDict) -> Path:
+    """The reference (source) notebook of the notebook being graded: ``GradeOutsideKernel.source_notebook``
+    if set, else ``<course root>/<source_directory>/<assignment>/<notebook>.ipynb``."""
+    configured = config.GradeOutsideKernel.get("source_notebook", "") if "GradeOutsideKernel" in config else ""
+    if configured:
+        return Path(configured)
+    coursedir = CourseDirectory(config=config)
+    info = resources["nbgrader"]
+    folder = coursedir.format_path(coursedir.source_directory, ".", info["assignment"])
+    return Path(folder) / f"{info['notebook']}.ipynb"
+
+
 class GradeOutsideKernel(NbGraderPreprocessor):
     """Replace each test cell's outputs by the grading process's verdict on its records."""
 
@@ -84,29 +98,25 @@ class GradeOutsideKernel(NbGraderPreprocessor):
     ).tag(config=True)
 
     def _reference(self, resources: ResourcesDict) -> Reference:
-        if self.source_notebook:
-            return load_reference(self.source_notebook)
-        coursedir = CourseDirectory(config=self.config)
-        info = resources["nbgrader"]
-        folder = coursedir.format_path(coursedir.source_directory, ".", info["assignment"])
-        return load_reference(Path(folder) / f"{info['notebook']}.ipynb")
+        return load_reference(self.source_notebook or source_notebook_path(self.config, resources))
 
     def preprocess(
         self, nb: NotebookNode, resources: ResourcesDict
     ) -> tuple[NotebookNode, ResourcesDict]:
         reference = self._reference(resources)
+        seed = resources["nbgrader"].get(RESOURCE_KEY)  # SandboxedExecute's, if it ran the kernel
         for cell in nb.cells:
             if is_test_cell(cell):
-                self._grade_cell(cell, reference)
+                self._grade_cell(cell, reference, seed)
             elif cell.get("cell_type") == "code":
                 # Records are the kernel's messages to this preprocessor; one printed by a
                 # student's own cell means nothing and would only clutter the feedback.
                 cell.outputs = [o for o in cell.get("outputs", []) if RECORD_MIME not in o.get("data", {})]
         return withhold_student_outputs(nb), resources
 
-    def _grade_cell(self, cell: Any, reference: Reference) -> None:
+    def _grade_cell(self, cell: Any, reference: Reference, seed: int | None = None) -> None:
         meta = cell.metadata["nbgrader"]
-        checks = reference.expected_checks(meta["grade_id"], cell.source)
+        checks = reference.expected_checks(meta["grade_id"], cell.source, seed)
         verdict = judge(checks, cell.get("outputs", []))
         cell.outputs = verdict_outputs(verdict, float(meta.get("points", 0)))
         self.log.debug("%s: %d/%d checks", meta["grade_id"], verdict.passed, verdict.total)

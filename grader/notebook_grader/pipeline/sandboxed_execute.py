@@ -22,6 +22,10 @@ answering, and keeps whatever a cell prints. Here, instead:
   what the exercises' honest records take), so printing a lot cannot cost a correct answer
   its grade, and a flood of forged records cannot exhaust the grader's memory.
 
+Each notebook's kernel gets the seed of the submission's drawn checks
+(:mod:`notebook_grader.protocol.draws`) in its environment, and ``resources["nbgrader"]`` keeps it
+for ``GradeOutsideKernel``.
+
 Either way the notebook comes out with outputs for what ran, so nbgrader's next steps grade
 it as usual: tests that did not run score nothing. What happened is also listed in
 ``resources["grading_report"]`` for the grading notes, and kept in :attr:`SandboxedExecute.reports`
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import math
 import signal
 import time
@@ -44,11 +49,14 @@ from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Float, default
 
+from cell_checks import DRAW_SEED_ENV
 from notebook_grader.isolation.cgroups import describe_tree_limit
 from notebook_grader.isolation.kernel_manager import KernelSettings, SandboxedKernelManager
 from notebook_grader.model import Limits
 from notebook_grader.patches import in_use
 from notebook_grader.patches.overrides import FAST_DEAD_KERNEL_POLL
+from notebook_grader.pipeline.grade_outside_kernel import source_notebook_path
+from notebook_grader.protocol.draws import RESOURCE_KEY, submission_seed
 from notebook_grader.protocol.records import RECORD_MIME
 from notebook_grader.settings import CourseGrading, grading_settings
 
@@ -174,13 +182,18 @@ class SandboxedExecute(Execute):
         self._outputs = 0
         self._cut = False
         started = time.monotonic()
+        seed = self._draw_seed(nb, resources)
         with contextlib.ExitStack() as stack:
             if self.kernel_settings is not None:
-                self._settings_in_use = self.kernel_settings
+                settings = self.kernel_settings
             else:
                 from notebook_grader.pipeline.standalone import standalone_kernels
 
-                self._settings_in_use = stack.enter_context(standalone_kernels(self.config))
+                settings = stack.enter_context(standalone_kernels(self.config))
+            if seed is not None:
+                info[RESOURCE_KEY] = seed
+                settings = dataclasses.replace(settings, env={**settings.env, DRAW_SEED_ENV: str(seed)})
+            self._settings_in_use = settings
             try:
                 return super().preprocess(nb, resources, km)
             except Exception as exc:
@@ -190,6 +203,17 @@ class SandboxedExecute(Execute):
             finally:
                 report["seconds"] = time.monotonic() - started
                 self._settings_in_use = None
+
+    def _draw_seed(self, nb: NotebookNode, resources: Any) -> int | None:
+        """The seed of this submission's drawn checks; None where the source notebook cannot be read
+        (then the kernel and the grader both use the default seed)."""
+        info = resources.get("nbgrader", {})
+        try:
+            source = source_notebook_path(self.config, resources).read_bytes()
+        except (KeyError, OSError):
+            return None
+        return submission_seed(source, str(info.get("student", "")), str(info.get("assignment", "")),
+                               str(info.get("notebook", "")), (cell.get("source", "") for cell in nb.cells))
 
     # --------------------------------------------------------------- one cell at a time
 

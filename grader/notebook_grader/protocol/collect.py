@@ -24,7 +24,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import cell_checks
-from cell_checks import REFERENCE, CheckCall, Comparison, compare, decode_value, encode_value, evaluate
+from cell_checks import (
+    DEFAULT_DRAW_SEED,
+    REFERENCE,
+    CheckCall,
+    Comparison,
+    compare,
+    decode_value,
+    encode_value,
+    evaluate,
+)
 
 
 @dataclass
@@ -40,6 +49,8 @@ class CheckSpec:
     lineno: int  # line of the test code that stated the check (0 if not stated in that code)
     #: Known wrong answers the feedback names: (description, encoded value), from the reference.
     likely: tuple[tuple[str, dict[str, Any]], ...] = ()
+    #: Stated after ``Checks.draws()``: what it expects depends on the seed it was collected with.
+    drawn: bool = False
 
 
 @dataclass
@@ -47,10 +58,20 @@ class _Collector:
     """The reviewer installed while one test cell's code runs: it records each check's spec."""
 
     filename: str
+    #: The seed ``Checks.draws()`` uses while this collector is installed (None: the default).
+    draw_seed: int | None = None
+    #: The cell's specs collected before: a check that is not drawn takes its spec from here.
+    reuse: tuple[CheckSpec, ...] = ()
     specs: list[CheckSpec] = field(default_factory=list)
 
     def __call__(self, call: CheckCall) -> None:
         """Evaluate the check against the reference; refuse a reference that fails its own check."""
+        position = len(self.specs)
+        if not call.drawn and position < len(self.reuse):
+            before = self.reuse[position]
+            if (before.function, before.index, before.what) == (call.function, call.index, call.what):
+                self.specs.append(before)  # its inputs do not depend on the seed: nothing to compute
+                return
         reference = evaluate(call.compute)
         if call.expected is REFERENCE:
             target = reference
@@ -71,7 +92,7 @@ class _Collector:
             likely.append((label, value))
         self.specs.append(
             CheckSpec(call.function, call.index, call.what, call.comparison, target, call.hint, lineno,
-                      tuple(likely))
+                      tuple(likely), call.drawn)
         )
 
 
@@ -93,14 +114,19 @@ _REVIEWING = threading.RLock()
 
 
 @contextlib.contextmanager
-def collecting(filename: str) -> Iterator[list[CheckSpec]]:
+def collecting(filename: str, draw_seed: int | None = None,
+               reuse: tuple[CheckSpec, ...] = ()) -> Iterator[list[CheckSpec]]:
     """Run test code in reference mode: every check is evaluated against the reference and recorded.
 
     ``filename`` is the name the test code was compiled with, so each check knows the line it
-    was stated on (which tells a visible check from a hidden one). Yields the list the specs
-    are appended to; the previous :data:`cell_checks.reviewer` is restored on exit.
+    was stated on (which tells a visible check from a hidden one). ``draw_seed`` is the seed of
+    the cell's draws (``Checks.draws()``; None: the default seed). ``reuse`` holds the specs of
+    the same code collected before with another seed: a check that is not drawn takes its spec
+    from there (its inputs cannot depend on the seed), so only the drawn checks are evaluated.
+    Yields the list the specs are appended to; the previous :data:`cell_checks.reviewer` is
+    restored on exit.
     """
-    collector = _Collector(filename)
+    collector = _Collector(filename, DEFAULT_DRAW_SEED if draw_seed is None else draw_seed, tuple(reuse))
     with _REVIEWING:
         previous, cell_checks.reviewer = cell_checks.reviewer, collector
         try:

@@ -13,6 +13,7 @@ import copy
 import hashlib
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,10 @@ class ExpectedCheck:
     visible: bool
 
 
+#: How many (test cell, seed) collections of drawn checks a reference keeps (a regrade finds them).
+DRAWN_REMEMBERED = 256
+
+
 class Reference:
     """The reference solution of one source notebook, and the checks of its test cells."""
 
@@ -51,18 +56,31 @@ class Reference:
             nbgrader_metadata(cell)["grade_id"]: cell.source for cell in self._cells if is_test_cell(cell)
         }
         self._cache: dict[str, list[ExpectedCheck]] = dict(saved or {})
+        self._drawn: OrderedDict[tuple[str, int], list[ExpectedCheck]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def expected_checks(self, grade_id: str, source: str) -> list[ExpectedCheck]:
-        """The checks of a test cell, given the test code that ran (the gradebook's copy).
+    def expected_checks(self, grade_id: str, source: str, draw_seed: int | None = None) -> list[ExpectedCheck]:
+        """The checks of a test cell, given the test code that ran (the gradebook's copy) and
+        the seed of its draws (None: the default seed, as in a kernel no grader seeded).
 
-        The result is cached by the code's hash: a class of submissions pays for it once.
+        The checks at the default seed are cached by the code's hash: a class of submissions pays
+        for them once. Drawn checks (stated after ``Checks.draws()``) are computed again for
+        each other seed, and only they: the others are taken from the cached checks.
         """
         key = check_key(grade_id, source)
         with self._lock:
             if key not in self._cache:
                 self._cache[key] = self._collect(grade_id, source)
-            return self._cache[key]
+            checks = self._cache[key]
+            if draw_seed is None or not any(check.spec.drawn for check in checks):
+                return checks
+            drawn = self._drawn.get((key, draw_seed))
+            if drawn is None:
+                drawn = self._collect(grade_id, source, draw_seed, tuple(check.spec for check in checks))
+                self._drawn[(key, draw_seed)] = drawn
+                if len(self._drawn) > DRAWN_REMEMBERED:
+                    self._drawn.popitem(last=False)
+            return drawn
 
     def computed(self) -> dict[str, list[ExpectedCheck]]:
         """Every test cell's checks computed so far, by :func:`check_key` (what a saved reference holds)."""
@@ -80,10 +98,11 @@ class Reference:
             self._namespace = namespace
         return self._namespace
 
-    def _collect(self, grade_id: str, source: str) -> list[ExpectedCheck]:
+    def _collect(self, grade_id: str, source: str, draw_seed: int | None = None,
+                 reuse: tuple[CheckSpec, ...] = ()) -> list[ExpectedCheck]:
         filename = f"<test:{grade_id}>"
         namespace = copy.copy(self._reference_namespace())
-        with collecting(filename) as specs:
+        with collecting(filename, draw_seed, reuse) as specs:
             exec(compile(source, filename, "exec"), namespace)
         hidden = hidden_line_ranges(source)
         return [

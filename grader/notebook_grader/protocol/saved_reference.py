@@ -34,7 +34,7 @@ from notebook_grader.protocol.reference import ExpectedCheck, Reference, add_sav
 log = logging.getLogger(__name__)
 
 #: Changes when the file's layout does.
-FORMAT = 1
+FORMAT = 2  # 2: a check says whether it is drawn
 #: The course's folder of saved references, and the template's.
 FOLDER = Path(".grading") / "reference"
 
@@ -60,13 +60,13 @@ def _check_as_json(check: ExpectedCheck) -> dict[str, Any]:
     spec = check.spec
     return {"visible": check.visible, "function": spec.function, "index": spec.index, "what": spec.what,
             "cmp": spec.cmp.as_dict(), "expected": spec.expected, "hint": spec.hint, "lineno": spec.lineno,
-            "likely": [[label, value] for label, value in spec.likely]}
+            "likely": [[label, value] for label, value in spec.likely], "drawn": spec.drawn}
 
 
 def _check_from_json(data: dict[str, Any]) -> ExpectedCheck:
     spec = CheckSpec(data["function"], int(data["index"]), data["what"], Comparison(**data["cmp"]),
                      data["expected"], data["hint"], int(data["lineno"]),
-                     tuple((label, value) for label, value in data["likely"]))
+                     tuple((label, value) for label, value in data["likely"]), bool(data.get("drawn", False)))
     return ExpectedCheck(spec, visible=bool(data["visible"]))
 
 

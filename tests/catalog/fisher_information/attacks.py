@@ -467,6 +467,34 @@ ATTACKS = [
             print("hidden values:", *_SEEN)
         '''},
     ),
+    attack(
+        "a_recalled_answers",
+        "bernoulli_fisher and gaussian_mean_fisher_matrix recall the right answers at every input the "
+        "test cells used in an earlier grading (visible and hidden: the questions are the same for "
+        "everyone) and return a constant anywhere else; only inputs drawn per submission tell",
+        wrong={
+            "bernoulli_fisher": '''
+                _ASKED_P = [0.3, 0.5, np.array([0.01, 0.2, 0.5, 0.77, 0.999]), 0.35, 0.8, 1e-8]
+
+
+                def bernoulli_fisher(p):
+                    if any(np.shape(p) == np.shape(a) and np.array_equal(p, a) for a in _ASKED_P):
+                        return 1 / (np.asarray(p, dtype=float) * (1 - np.asarray(p, dtype=float)))  # recalled
+                    return np.full(np.shape(p), 4.0)
+            ''',
+            "gaussian_mean_fisher_matrix": '''
+                _ASKED_SIGMA = [np.array([[2.0, 0.5], [0.5, 1.0]]),
+                                np.array([[4.0, 1.0, 0.5], [1.0, 3.0, -0.7], [0.5, -0.7, 2.0]]),
+                                np.diag([0.5, 2.0, 8.0]), np.array([[4.0]]), np.array([[5, 2], [2, 3]])]
+
+
+                def gaussian_mean_fisher_matrix(Sigma):
+                    if any(np.shape(Sigma) == a.shape and np.array_equal(Sigma, a) for a in _ASKED_SIGMA):
+                        return np.linalg.inv(np.asarray(Sigma, dtype=float))  # recalled
+                    return np.eye(np.shape(Sigma)[0])
+            ''',
+        },
+    ),
 ]
 
 
