@@ -22,6 +22,7 @@ from notebook_grader.isolation.cgroups import (
     SubmissionGroup,
     TreeWatch,
     describe_tree_limit,
+    ended_by_oom,
     oom_kills,
 )
 from notebook_grader.model import Limits
@@ -141,9 +142,10 @@ def test_an_oom_kill_in_the_group_is_the_memory_limit_passed(tmp_path: Path) -> 
     fd = os.open(counter, os.O_RDONLY)
     try:
         watch = TreeWatch(LIMITS, proc=_fake_proc(tmp_path / "proc", {1: (50_000, 4, 0)}), oom_counter=fd)
-        assert oom_kills(fd) == 0 and watch.over() is None
+        assert oom_kills(fd) == 0 and watch.over() is None and not ended_by_oom(fd) and not ended_by_oom(None)
         counter.write_text("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n")  # the same file, read again
         assert oom_kills(fd) == 1 and watch.over() == "memory"
+        assert ended_by_oom(fd)  # what the supervisor asks once its sandbox is gone, if it had no reason yet
     finally:
         os.close(fd)
     events = tmp_path / "memory.events"
@@ -202,6 +204,41 @@ def test_a_child_the_oom_killer_ends_stops_the_whole_submission(tmp_path: Path) 
         group.remove()
     assert os.waitstatus_to_exitcode(status) == TREE_LIMIT_CODES["memory"]
     assert time.monotonic() - started < 30, "the notebook outlived its child's OOM kill"
+
+
+@pytest.mark.sandbox
+def test_a_sandbox_the_oom_killer_ends_at_once_is_said_to_have_run_out_of_memory(tmp_path: Path) -> None:
+    """The group's OOM killer may end the sandbox's only process (a kernel whose resident imports
+    and allocations pass the group's memory before its address space runs out): its reason is the
+    memory limit, not a bare SIGKILL ("a time or memory limit"), even when the sandbox is gone
+    before the watch looks again (the supervisor then asks the group's OOM count once more)."""
+    group = SubmissionGroup.create(LIMITS)
+    if group is None:
+        pytest.skip("this machine lets the grader make no control group")
+    probe = group.open_oom_counter()
+    if probe is None:
+        group.remove()
+        pytest.skip("this kernel's control groups do not count OOM kills")
+    os.close(probe)
+    show = sandbox.runtime_paths([str(REPO), str(tmp_path), os.path.expanduser("~")], HELPER_PACKAGES)
+    inherited = bytearray(200 << 20)  # mapped before the fork: writing it adds no address space
+
+    def run() -> None:
+        sandbox.seal()
+        inherited[::4096] = b"\1" * len(range(0, len(inherited), 4096))  # 200 MiB charged to the group
+        more = bytearray(150 << 20)  # under the address space left (256 MiB), over the group's 320 MiB
+        more[::4096] = b"\1" * len(range(0, len(more), 4096))
+        time.sleep(60)
+        os._exit(0)
+
+    started = time.monotonic()
+    try:
+        launched = sandbox.launch(run, limits=LIMITS, spec=sandbox.SandboxSpec(show=show), group=group)
+        _, status = os.waitpid(launched.supervisor, 0)
+    finally:
+        group.remove()
+    assert os.waitstatus_to_exitcode(status) == TREE_LIMIT_CODES["memory"]
+    assert time.monotonic() - started < 30
 
 
 @pytest.mark.unit

@@ -178,6 +178,14 @@ def oom_kills(fd: int) -> int | None:
     return None
 
 
+def ended_by_oom(fd: int | None) -> bool:
+    """Whether the group's OOM killer has ended any of its processes.
+
+    ``fd`` is :meth:`SubmissionGroup.open_oom_counter`'s descriptor (None: no count, so no).
+    """
+    return fd is not None and (oom_kills(fd) or 0) > 0
+
+
 #: Groups that were not empty yet when their sandbox ended (see :meth:`SubmissionGroup.remove`).
 _emptying: list[Path] = []
 
@@ -291,7 +299,7 @@ class TreeWatch:
         Memory is read cheaply first (RSS, an upper bound of PSS); PSS, which walks every
         process's page tables and holds their memory maps meanwhile, only when RSS is over.
         """
-        if self.oom_counter is not None and (oom_kills(self.oom_counter) or 0) > 0:
+        if ended_by_oom(self.oom_counter):
             return "memory"
         usage = tree_usage(self.proc, proportional=False)
         if self.baseline_pss is None:

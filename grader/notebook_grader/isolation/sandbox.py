@@ -47,7 +47,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from notebook_grader.isolation import linux, seccomp
-from notebook_grader.isolation.cgroups import TREE_LIMIT_CODES, WATCH_SECONDS, SubmissionGroup, TreeWatch
+from notebook_grader.isolation.cgroups import (
+    TREE_LIMIT_CODES,
+    WATCH_SECONDS,
+    SubmissionGroup,
+    TreeWatch,
+    ended_by_oom,
+)
 from notebook_grader.model import Limits
 
 # --------------------------------------------------------------------------- the policy
@@ -333,6 +339,8 @@ def _supervise(spec: SandboxSpec | None, limits: Limits, run: Callable[[], None]
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(child, signal.SIGKILL)  # PID 1: the whole namespace goes with it
     reaped = True
+    if over is None and ended_by_oom(oom_counter):
+        over = "memory"  # the group's OOM killer ended the sandbox before the watch looked again
     if over is not None:
         os._exit(TREE_LIMIT_CODES[over])
     if spec is None:
