@@ -123,6 +123,8 @@ def collecting(filename: str, draw_seed: int | None = None,
     the cell's draws (``Checks.draws()``; None: the default seed). ``reuse`` holds the specs of
     the same code collected before with another seed: a check that is not drawn takes its spec
     from there (its inputs cannot depend on the seed), so only the drawn checks are evaluated.
+    A test cell must therefore not make a later check depend on what an earlier check's thunk
+    did (the thunks of checks taken from ``reuse`` do not run); none of the course's does.
     Yields the list the specs are appended to; the previous :data:`cell_checks.reviewer` is
     restored on exit.
     """
