@@ -123,3 +123,19 @@ def test_two_functions_of_one_cell_draw_independently(monkeypatch: pytest.Monkey
     assert cell_checks.Checks("f").draws().uniform() == cell_checks.Checks("f").draws().uniform()
     monkeypatch.setenv(cell_checks.DRAW_SEED_ENV, "not a number")
     assert cell_checks.draw_seed() == cell_checks.DEFAULT_DRAW_SEED
+
+
+@pytest.mark.parametrize("unit", ["fisher_information", "fisher_estimation", "fisher_deep_learning"])
+def test_recomputing_only_the_drawn_checks_changes_nothing_else(unit: str) -> None:
+    """At the default seed, a collection that reuses every check that is not drawn equals the full
+    one, for every test cell: no later check depends on what an earlier check's thunk did."""
+    from tests.course_copy import REPO
+
+    reference = Reference(REPO / "source" / unit / "exercises.ipynb")
+    drawn_cells = 0
+    for grade_id, source in reference.test_sources.items():
+        full = reference.expected_checks(grade_id, source)
+        reused = reference._collect(grade_id, source, cell_checks.DEFAULT_DRAW_SEED, tuple(c.spec for c in full))
+        assert [(c.spec, c.visible) for c in reused] == [(c.spec, c.visible) for c in full], grade_id
+        drawn_cells += any(c.spec.drawn for c in full)
+    assert drawn_cells >= 13  # every test cell but the Monte Carlo and edge-case ones draws
