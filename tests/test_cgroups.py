@@ -157,12 +157,9 @@ def test_an_oom_kill_in_the_group_is_the_memory_limit_passed(tmp_path: Path) -> 
         os.close(fd)
 
 
-@pytest.mark.sandbox
-def test_a_child_the_oom_killer_ends_stops_the_whole_submission(tmp_path: Path) -> None:
-    """Two forked children of 200 MiB pass the group's 320 MiB together, so the kernel's OOM killer ends
-    one, mostly between two of the watch's looks at memory (twice a second); the one left is under the
-    limit and the notebook would go on (here: for a minute). The supervisor sees the group's OOM
-    kill and stops the sandbox, with the memory limit as the reason."""
+def _run_in_counting_group(run, tmp_path: Path) -> tuple[int, float]:
+    """Run ``run`` in a sandbox with a control group that counts OOM kills (skip where there is
+    none); its supervisor's wait status and the seconds it took."""
     group = SubmissionGroup.create(LIMITS)
     if group is None:
         pytest.skip("this machine lets the grader make no control group")
@@ -172,6 +169,21 @@ def test_a_child_the_oom_killer_ends_stops_the_whole_submission(tmp_path: Path) 
         pytest.skip("this kernel's control groups do not count OOM kills")
     os.close(probe)
     show = sandbox.runtime_paths([str(REPO), str(tmp_path), os.path.expanduser("~")], HELPER_PACKAGES)
+    started = time.monotonic()
+    try:
+        launched = sandbox.launch(run, limits=LIMITS, spec=sandbox.SandboxSpec(show=show), group=group)
+        _, status = os.waitpid(launched.supervisor, 0)
+    finally:
+        group.remove()
+    return status, time.monotonic() - started
+
+
+@pytest.mark.sandbox
+def test_a_child_the_oom_killer_ends_stops_the_whole_submission(tmp_path: Path) -> None:
+    """Two forked children of 200 MiB pass the group's 320 MiB together, so the kernel's OOM killer ends
+    one, mostly between two of the watch's looks at memory (twice a second); the one left is under the
+    limit and the notebook would go on (here: for a minute). The supervisor sees the group's OOM
+    kill and stops the sandbox, with the memory limit as the reason."""
 
     def allocate() -> bytearray:
         block = bytearray(200 << 20)  # under the 256 MiB each process may map
@@ -196,14 +208,9 @@ def test_a_child_the_oom_killer_ends_stops_the_whole_submission(tmp_path: Path) 
         time.sleep(60)
         os._exit(0)
 
-    started = time.monotonic()
-    try:
-        launched = sandbox.launch(run, limits=LIMITS, spec=sandbox.SandboxSpec(show=show), group=group)
-        _, status = os.waitpid(launched.supervisor, 0)
-    finally:
-        group.remove()
+    status, seconds = _run_in_counting_group(run, tmp_path)
     assert os.waitstatus_to_exitcode(status) == TREE_LIMIT_CODES["memory"]
-    assert time.monotonic() - started < 30, "the notebook outlived its child's OOM kill"
+    assert seconds < 30, "the notebook outlived its child's OOM kill"
 
 
 @pytest.mark.sandbox
@@ -212,15 +219,6 @@ def test_a_sandbox_the_oom_killer_ends_at_once_is_said_to_have_run_out_of_memory
     and allocations pass the group's memory before its address space runs out): its reason is the
     memory limit, not a bare SIGKILL ("a time or memory limit"), even when the sandbox is gone
     before the watch looks again (the supervisor then asks the group's OOM count once more)."""
-    group = SubmissionGroup.create(LIMITS)
-    if group is None:
-        pytest.skip("this machine lets the grader make no control group")
-    probe = group.open_oom_counter()
-    if probe is None:
-        group.remove()
-        pytest.skip("this kernel's control groups do not count OOM kills")
-    os.close(probe)
-    show = sandbox.runtime_paths([str(REPO), str(tmp_path), os.path.expanduser("~")], HELPER_PACKAGES)
     inherited = bytearray(200 << 20)  # mapped before the fork: writing it adds no address space
 
     def run() -> None:
@@ -231,14 +229,9 @@ def test_a_sandbox_the_oom_killer_ends_at_once_is_said_to_have_run_out_of_memory
         time.sleep(60)
         os._exit(0)
 
-    started = time.monotonic()
-    try:
-        launched = sandbox.launch(run, limits=LIMITS, spec=sandbox.SandboxSpec(show=show), group=group)
-        _, status = os.waitpid(launched.supervisor, 0)
-    finally:
-        group.remove()
+    status, seconds = _run_in_counting_group(run, tmp_path)
     assert os.waitstatus_to_exitcode(status) == TREE_LIMIT_CODES["memory"]
-    assert time.monotonic() - started < 30
+    assert seconds < 30
 
 
 @pytest.mark.unit
