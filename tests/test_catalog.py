@@ -22,6 +22,7 @@ that asks for the marker to go.
 from __future__ import annotations
 
 import ast
+import functools
 import html
 import re
 import time
@@ -37,6 +38,7 @@ import pytest
 from cell_checks import decode_value
 from notebook_grader.batch.coordinator import BatchSummary, grade_all
 from notebook_grader.course import Course
+from notebook_grader.pipeline.offline_maths import mathjax_file
 from notebook_grader.protocol.reference import (
     ExpectedCheck,
     hidden_line_ranges,
@@ -111,10 +113,18 @@ class Graded:
         return nbformat.read(path, as_version=4)
 
     def feedback_text(self, student: str) -> str:
-        """The feedback HTML's text: tags removed, entities decoded."""
+        """The feedback HTML's text: tags removed, entities decoded, and the MathJax library every
+        page carries (a fixed file of the environment, nine tenths of the page, which no submission
+        writes) left out, so that each search for a hidden value reads the page's own tenth."""
         html_name = self.contract.notebook.removesuffix(".ipynb") + ".html"
         path = self.course.folder("feedback", self.contract.assignment, student) / html_name
-        return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
+        page = path.read_text(encoding="utf-8").replace(_mathjax_library(), "")
+        return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+@functools.cache
+def _mathjax_library() -> str:
+    return mathjax_file().read_text(encoding="utf-8")
 
 
 def build_submission(entry: Entry, release: Any, reference: dict[str, str]) -> Any:
