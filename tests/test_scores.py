@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,12 @@ from notebook_grader.report.scores import (
 pytestmark = pytest.mark.unit
 
 
-def _gradebook(tmp_path: Path) -> str:
-    """Two assignments; hand grades, extra credit, an ungraded written answer, a task cell, a missing student."""
-    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+@pytest.fixture(scope="module")
+def built_gradebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two assignments; hand grades, extra credit, an ungraded written answer, a task cell, a missing
+    student. Built once: nbgrader's ``Gradebook`` takes seconds to make it, and each test gets a copy."""
+    path = tmp_path_factory.mktemp("scores") / "gradebook.db"
+    url = f"sqlite:///{path}"
     with Gradebook(url) as gb:
         for assignment in ("unit1", "unit2"):
             gb.update_or_create_assignment(assignment)
@@ -49,7 +53,14 @@ def _gradebook(tmp_path: Path) -> str:
                 grade.auto_score, grade.manual_score, grade.extra_credit = auto, manual, extra
                 grade.needs_manual_grade = manual is None and auto is None
             gb.db.commit()
-    return url
+    return path
+
+
+@pytest.fixture
+def gradebook(built_gradebook: Path, tmp_path: Path) -> str:
+    """A copy of the gradebook above for one test, as a database URL."""
+    shutil.copy(built_gradebook, tmp_path / "gradebook.db")
+    return f"sqlite:///{tmp_path / 'gradebook.db'}"
 
 
 def _nbgrader_scores(url: str, assignment: str) -> dict[str, tuple]:
@@ -68,15 +79,15 @@ def _nbgrader_scores(url: str, assignment: str) -> dict[str, tuple]:
 
 @pytest.mark.parametrize("driver", ["sqlite", "sqlite+pysqlite"])  # the standard library; SQLAlchemy
 @pytest.mark.parametrize("assignment", ["unit1", "unit2", "unknown"])
-def test_sql_scores_equal_nbgraders(tmp_path: Path, assignment: str, driver: str) -> None:
-    url = _gradebook(tmp_path)
+def test_sql_scores_equal_nbgraders(gradebook: str, assignment: str, driver: str) -> None:
+    url = gradebook
     ours = {r.student: (r.autograded, r.max_autograded, r.written, r.max_written, r.needs_manual_grade, r.parts)
             for r in student_scores(url.replace("sqlite:", f"{driver}:", 1), assignment)}
     assert ours == _nbgrader_scores(url, assignment)  # sums of binary fractions: exact
 
 
-def test_known_values(tmp_path: Path) -> None:
-    rows = {r.student: r for r in student_scores(_gradebook(tmp_path), "unit1")}
+def test_known_values(gradebook: str) -> None:
+    rows = {r.student: r for r in student_scores(gradebook, "unit1")}
     alice, bob = rows["alice"], rows["bob"]
     assert (alice.autograded, alice.written, alice.max_total) == (4 + 0.5 + 0.25, 3 + 1.0, 9)
     assert (bob.autograded, bob.written, bob.needs_manual_grade) == (2.5, 0, True)
@@ -87,8 +98,8 @@ def test_empty_gradebook_has_no_scores(tmp_path: Path) -> None:
     assert student_scores(f"sqlite:///{tmp_path / 'none.db'}", "unit1") == []
 
 
-def test_course_table_and_csv(tmp_path: Path) -> None:
-    url = _gradebook(tmp_path)
+def test_course_table_and_csv(gradebook: str, tmp_path: Path) -> None:
+    url = gradebook
     by_assignment = course_scores(url, ["unit1", "unit2"])
     table = format_course_table(by_assignment)
     assert "course total" in table.splitlines()[0]
