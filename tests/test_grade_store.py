@@ -70,7 +70,8 @@ def test_a_run_killed_between_two_renames_is_repaired(tmp_path: Path) -> None:
 
 
 def test_a_template_gradebook_is_what_nbgrader_would_create(tmp_path: Path) -> None:
-    """Built without nbgrader's `alembic heads` subprocess and without its per-row methods: the same
+    """The course's gradebook (made by `course release`) and the template, built without
+    nbgrader's `alembic heads` subprocess and (the template) without its per-row methods: the same
     schema and version, and nbgrader reads from it the assignment the course's gradebook holds
     (due date, notebooks, and every grade, solution, task and source cell with its stored fields)."""
     course = copy_course(tmp_path / "course")
@@ -87,6 +88,7 @@ def test_a_template_gradebook_is_what_nbgrader_would_create(tmp_path: Path) -> N
                     db.execute("SELECT version_num FROM alembic_version").fetchall())
 
     assert schema(template.gradebook) == schema(nbgraders)
+    assert schema(course.root / "gradebook.db") == schema(nbgraders)  # made by `course release`, not nbgrader
 
     def definition(db_url: str) -> dict:
         """The assignment as nbgrader reads it: due date, notebooks and every cell's stored fields."""

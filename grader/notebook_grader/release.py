@@ -8,6 +8,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from notebook_grader.course import Course
 from notebook_grader.errors import CourseError
+from notebook_grader.storage.database import ensure_schema
 from notebook_grader.storage.store import take_lock
 
 
@@ -48,6 +49,7 @@ def generate_release(course: Course, assignment: str) -> list[str]:
         raise ReleaseFailed(f"no source/{assignment} folder in {course.root}")
     lock, _ = take_lock(course.db_url, course.root)  # never rewrite the gradebook under a running `course grade`
     try:
+        ensure_schema(course.db_url)  # a new gradebook made here: nbgrader would run `alembic heads` (3 s)
         _refuse_if_grades_would_be_lost(course, assignment)
         result = course.api().generate_assignment(assignment, force=True, create=True)
         if not result.get("success"):

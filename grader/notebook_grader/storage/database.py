@@ -20,6 +20,7 @@ one line before anything is opened: :func:`check_db_url`.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import socket
 
@@ -156,22 +157,30 @@ class AdvisoryLock:
 def ensure_schema(db_url: str, extra: tuple[str, ...] = ()) -> bool:
     """Create nbgrader's tables, its schema version, and the ``extra`` statements' tables, if missing.
 
-    Runs in one transaction under a transaction advisory lock, so one process creates the schema
-    and any other waits and then finds it. Returns whether it created nbgrader's tables.
+    What nbgrader creates when it opens an empty gradebook, without its ``alembic heads``
+    subprocess (:func:`schema_head`). On PostgreSQL it runs in one transaction under a
+    transaction advisory lock, so one process creates the schema and any other waits and then
+    finds it; a SQLite gradebook is one file, created under the course's file lock by whoever
+    calls this. Returns whether it created nbgrader's tables.
     """
-    from nbgrader.api import Base, get_alembic_version
-
+    if not is_postgresql(db_url):
+        engine = create_engine(db_url, poolclass=NullPool)
+        try:
+            with engine.begin() as connection:
+                created = _create_schema(connection)
+                for statement in extra:
+                    connection.execute(text(statement))
+            return created
+        except SQLAlchemyError as exc:
+            raise GradebookUnavailable(f"cannot set up the gradebook at {shown(db_url)}: {_first_line(exc)}") from None
+        finally:
+            engine.dispose()
     engine, connection = connect(db_url, "schema")
     try:
         with connection.execution_options(isolation_level="READ COMMITTED").begin():
             connection.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
                                {"ns": LOCK_NAMESPACE, "key": SCHEMA_LOCK})
-            created = not inspect(connection).get_table_names()
-            if created:
-                version = get_alembic_version()  # nbgrader's own way (runs `alembic heads`)
-                Base.metadata.create_all(bind=connection)
-                connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
-                connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": version})
+            created = _create_schema(connection)
             for statement in extra:
                 connection.execute(text(statement))
         return created
@@ -180,4 +189,33 @@ def ensure_schema(db_url: str, extra: tuple[str, ...] = ()) -> bool:
     finally:
         connection.close()
         engine.dispose()
+
+
+def _create_schema(connection: Connection) -> bool:
+    """nbgrader's tables and schema version, in a database with no table yet (inside a transaction)."""
+    from nbgrader.api import Base
+
+    if inspect(connection).get_table_names():
+        return False
+    Base.metadata.create_all(bind=connection)
+    connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+    connection.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": schema_head()})
+    return True
+
+
+@functools.cache
+def schema_head() -> str:
+    """The schema version nbgrader stamps a new gradebook with: the head of its Alembic migrations.
+
+    nbgrader's own ``get_alembic_version`` runs ``alembic heads`` in a subprocess, which imports
+    nbgrader all over again (about 3 s); Alembic's ``ScriptDirectory`` reads the same migration
+    folder in this process (milliseconds once nbgrader is imported).
+    """
+    from alembic.script import ScriptDirectory
+    from nbgrader.dbutil import ALEMBIC_DIR
+
+    head = ScriptDirectory(ALEMBIC_DIR).get_current_head()
+    if head is None:  # nbgrader ships its migrations; none would be a broken install
+        raise GradebookUnavailable(f"nbgrader's schema migrations are missing from {ALEMBIC_DIR}")
+    return head
 
