@@ -17,6 +17,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from notebook_grader.model import CommentRecord, GradeRecord, GradingResult
 from notebook_grader.release import generate_release
 from notebook_grader.run.template import build_template
+from notebook_grader.storage.database import ensure_schema
 from notebook_grader.storage.store import GradebookLock, _replace_folder, remove_leftovers, store_result
 from tests.course_copy import ASSIGNMENT, copy_course
 
@@ -112,6 +113,7 @@ def test_a_result_is_stored_in_the_cells_nbgrader_would_find(tmp_path: Path) -> 
     """One student's scores and comments land in that student's rows, cell by cell, as nbgrader's
     ``find_grade``/``find_comment`` locate them (same cell names in two notebooks, task cells)."""
     db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    ensure_schema(db_url)  # as `course release` makes it (nbgrader's own way takes 3 s)
     with Gradebook(db_url) as gb:
         gb.add_assignment("hw")
         for notebook in ("one", "two"):
@@ -168,6 +170,7 @@ def test_a_timestamp_file_that_cannot_be_written_costs_no_grade(tmp_path: Path, 
     from notebook_grader.storage import store
 
     db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    ensure_schema(db_url)  # as `course release` makes it (nbgrader's own way takes 3 s)
     with Gradebook(db_url) as gb:
         gb.add_assignment("hw")
         gb.add_notebook("one", "hw")
