@@ -18,6 +18,30 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.section(title)
         for line in lines:
             terminalreporter.write_line(line)
+    spent = config.stash.get(_SECONDS, {})
+    if spent and not hasattr(config, "workerinput"):
+        total = sum(spent.values())
+        terminalreporter.section(f"test-seconds by module: {total:.0f} in all")
+        for scope, seconds in sorted(spent.items(), key=lambda item: -item[1])[:_SHOWN_SCOPES]:
+            terminalreporter.write_line(f"{seconds:7.1f} s  {100 * seconds / total:4.1f}%  {scope}")
+
+
+#: Seconds spent per scheduling scope (:func:`_scope`): setup, call and teardown of its tests.
+_SECONDS = pytest.StashKey[dict[str, float]]()
+_SHOWN_SCOPES = 12
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add up each test's phases by scope (under pytest-xdist, on the controller, from every worker)."""
+    config = _CONFIG.get("config")
+    if config is not None:
+        spent = config.stash.setdefault(_SECONDS, {})
+        scope = _scope(report.nodeid)
+        spent[scope] = spent.get(scope, 0.0) + report.duration
+
+
+_CONFIG: dict[str, pytest.Config] = {}
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -37,6 +61,8 @@ def pytest_testnodedown(node, error) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """nbgrader shells out to ``alembic``: this environment's tools come first on PATH."""
     import os
+
+    _CONFIG["config"] = config
     import sys
     from pathlib import Path
 
