@@ -163,23 +163,20 @@ def ensure_schema(db_url: str, extra: tuple[str, ...] = ()) -> bool:
     finds it; a SQLite gradebook is one file, created under the course's file lock by whoever
     calls this. Returns whether it created nbgrader's tables.
     """
-    if not is_postgresql(db_url):
+    postgresql = is_postgresql(db_url)
+    connection: Connection | None = None
+    if postgresql:
+        engine, connection = connect(db_url, "schema")
+        connection.execution_options(isolation_level="READ COMMITTED")
+    else:
         engine = create_engine(db_url, poolclass=NullPool)
-        try:
-            with engine.begin() as connection:
-                created = _create_schema(connection)
-                for statement in extra:
-                    connection.execute(text(statement))
-            return created
-        except SQLAlchemyError as exc:
-            raise GradebookUnavailable(f"cannot set up the gradebook at {shown(db_url)}: {_first_line(exc)}") from None
-        finally:
-            engine.dispose()
-    engine, connection = connect(db_url, "schema")
     try:
-        with connection.execution_options(isolation_level="READ COMMITTED").begin():
-            connection.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
-                               {"ns": LOCK_NAMESPACE, "key": SCHEMA_LOCK})
+        if connection is None:
+            connection = engine.connect()
+        with connection.begin():
+            if postgresql:
+                connection.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                                   {"ns": LOCK_NAMESPACE, "key": SCHEMA_LOCK})
             created = _create_schema(connection)
             for statement in extra:
                 connection.execute(text(statement))
@@ -187,7 +184,8 @@ def ensure_schema(db_url: str, extra: tuple[str, ...] = ()) -> bool:
     except SQLAlchemyError as exc:
         raise GradebookUnavailable(f"cannot set up the gradebook at {shown(db_url)}: {_first_line(exc)}") from None
     finally:
-        connection.close()
+        if connection is not None:
+            connection.close()
         engine.dispose()
 
 
