@@ -18,30 +18,30 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.section(title)
         for line in lines:
             terminalreporter.write_line(line)
-    spent = config.stash.get(_SECONDS, {})
-    if spent and not hasattr(config, "workerinput"):
-        total = sum(spent.values())
-        terminalreporter.section(f"test-seconds by module: {total:.0f} in all")
-        for scope, seconds in sorted(spent.items(), key=lambda item: -item[1])[:_SHOWN_SCOPES]:
-            terminalreporter.write_line(f"{seconds:7.1f} s  {100 * seconds / total:4.1f}%  {scope}")
 
 
-#: Seconds spent per scheduling scope (:func:`_scope`): setup, call and teardown of its tests.
-_SECONDS = pytest.StashKey[dict[str, float]]()
-_SHOWN_SCOPES = 12
+class ModuleTimes:
+    """Adds up the seconds (setup, call and teardown) of each scheduling scope (:func:`_scope`), and
+    prints them with the terminal summary. Under pytest-xdist the controller receives every
+    worker's reports, so the sums cover the whole run."""
 
+    SHOWN = 12
 
-@pytest.hookimpl(trylast=True)
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Add up each test's phases by scope (under pytest-xdist, on the controller, from every worker)."""
-    config = _CONFIG.get("config")
-    if config is not None:
-        spent = config.stash.setdefault(_SECONDS, {})
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         scope = _scope(report.nodeid)
-        spent[scope] = spent.get(scope, 0.0) + report.duration
+        self.seconds[scope] = self.seconds.get(scope, 0.0) + report.duration
 
-
-_CONFIG: dict[str, pytest.Config] = {}
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.seconds:
+            return
+        total = sum(self.seconds.values())
+        terminalreporter.section(f"test-seconds by module: {total:.0f} in all")
+        for scope, seconds in sorted(self.seconds.items(), key=lambda item: -item[1])[:self.SHOWN]:
+            terminalreporter.write_line(f"{seconds:7.1f} s  {100 * seconds / total:4.1f}%  {scope}")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -59,14 +59,15 @@ def pytest_testnodedown(node, error) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """nbgrader shells out to ``alembic``: this environment's tools come first on PATH."""
+    """nbgrader shells out to ``alembic``: this environment's tools come first on PATH. The
+    time of each module is added up where the summary is printed (not in a pytest-xdist worker)."""
     import os
-
-    _CONFIG["config"] = config
     import sys
     from pathlib import Path
 
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(ModuleTimes(), "module-times")
 
 
 #: The units whose catalog tests (``tests/test_catalog.py``) share one graded batch per unit.
