@@ -10,6 +10,7 @@ expected value.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import os
 import threading
@@ -103,12 +104,19 @@ class Reference:
         filename = f"<test:{grade_id}>"
         namespace = copy.copy(self._reference_namespace())
         with collecting(filename, draw_seed, reuse) as specs:
-            exec(compile(source, filename, "exec"), namespace)
+            exec(_compiled(source, filename), namespace)
         hidden = hidden_line_ranges(source)
         return [
             ExpectedCheck(spec, visible=not any(a <= spec.lineno <= b for a, b in hidden))
             for spec in specs
         ]
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str, filename: str) -> Any:
+    """A test cell's code, compiled once per worker: its drawn checks run again for every
+    submission's seed (about half of their cost was compiling the same code again)."""
+    return compile(source, filename, "exec")
 
 
 def notebook_key(contents: bytes) -> str:
