@@ -102,3 +102,148 @@ def test_a_traceback_is_coloured_as_stack_data_colours_it_with_one_lexer_class()
         "assert before[0] != own(formatter, 'y = f(x)\\n', [])  # the ranges are marked\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)
+
+
+#: Cells whose IPython syntax the token transformers must find, and plain Python that looks close to it.
+SYNTAX_CELLS = (
+    "%time x = 1", "%%timeit\nx = 1", "x?", "x??", "!echo hi", "a = %pwd", "b = !ls", "/print 1 2",
+    ",print a b", ";print a b", "  %time y = 2", "if True:\n    !echo hi", "x = 1 != 2",
+    "print('%d' % 3)", "s = 'why?'", "x = (1\n, 2)", "y = 4 / 2\nz = (y\n/ 2)", "# a comment?\nx = 1",
+    "x = 1", "def f(x):\n    return x ** 2\n", "", "\n\n  x = 1", ">>> x = 1\n>>> x", "In [1]: x = 1",
+    "x = [1,\n     2]\n", 's = """\n, not a call\n"""', "x = 1;  y = 2", "x = 1 \\\n    / 2",
+)
+
+#: Cells with and without a top-level ``await`` (and the words in strings, names and comments).
+ASYNC_CELLS = (
+    "import asyncio\nawait asyncio.sleep(0)", "async with lock:\n    pass", "async for x in xs:\n    pass",
+    "[x async for x in xs]", "async def f():\n    await g()\n", "s = 'await me'", "awaiting = 1",
+    "# async comment\nx = 1", "x = 1", "def f():\n    return 1", "return 1", "x = (", "await", "",
+)
+
+
+def _course_code_cells() -> list[str]:
+    import nbformat
+
+    from tests.course_copy import REPO
+
+    return [cell.source for path in sorted((REPO / "source").glob("*/*.ipynb"))
+            for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+
+
+def test_cells_are_transformed_exactly_as_ipython_transforms_them(tmp_path) -> None:
+    """With the quick token transforms, every course cell and every near miss transforms as before."""
+    import json
+
+    cells = [*SYNTAX_CELLS, *_course_code_cells()]
+    (tmp_path / "cells.json").write_text(json.dumps(cells))
+    probe = (
+        "import json, sys\n"
+        "from IPython.core.inputtransformer2 import TransformerManager\n"
+        "from notebook_grader.patches import APPLIED, kernel_tuning\n"
+        "cells = json.loads(open(sys.argv[1]).read())\n"
+        "def run(cell):\n"
+        "    try:\n"
+        "        return TransformerManager().transform_cell(cell)\n"
+        "    except Exception as exc:\n"
+        "        return f'{type(exc).__name__}: {exc}'\n"
+        "before = [run(cell) for cell in cells]\n"
+        "kernel_tuning.install()\n"
+        "assert APPLIED['quick_token_transforms'] == 'applied', APPLIED\n"
+        "after = [run(cell) for cell in cells]\n"
+        "wrong = [(c, b, a) for c, b, a in zip(cells, before, after) if b != a]\n"
+        "assert not wrong, wrong\n"
+        "changed = sum(b != c + ('' if c.endswith(chr(10)) else chr(10)) for c, b in zip(cells, before))\n"
+        "assert changed >= 12, changed  # the syntax cells were transformed\n"
+        "from IPython.core import inputtransformer2 as t\n"
+        "calls = []\n"
+        "real = t.make_tokens_by_line\n"
+        "t.make_tokens_by_line = lambda lines: calls.append(1) or real(lines)\n"
+        "run('x = 1\\ny = x ** 2')\n"
+        "assert calls == [], 'plain Python was tokenized'\n"
+        "run('%time x = 1')\n"
+        "assert calls, 'a magic was not tokenized'\n"
+    )
+    subprocess.run([sys.executable, "-c", probe, str(tmp_path / "cells.json")], check=True, timeout=120)
+
+
+@pytest.mark.parametrize("cell", ASYNC_CELLS)
+def test_the_await_question_is_answered_as_ipython_answers_it(shell: InteractiveShell, cell: str,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from IPython.core import interactiveshell
+    from IPython.core.async_helpers import _should_be_async
+
+    compiled: list[str] = []
+    monkeypatch.setattr(interactiveshell, "_should_be_async",
+                        lambda code: compiled.append(code) or _should_be_async(code))
+    transformed = shell.transform_cell(cell)
+    assert shell.should_run_async(cell, transformed_cell=transformed) == _should_be_async(transformed)
+    assert bool(compiled) == ("await" in transformed or "async" in transformed)  # compiled only then
+
+
+#: Cells whose output must reach the client in their own cell, in order.
+FLUSH_CELLS = (
+    ("x = 1", []),
+    ("print('end')", [("stdout", "end\n")]),
+    ("import threading\nt = threading.Thread(target=print, args=('from a thread',))\nt.start()\nt.join()",
+     [("stdout", "from a thread\n")]),
+    ("import time\nprint('before')\ntime.sleep(0.4)\nprint('after')", [("stdout", "before\n"), ("stdout", "after\n")]),
+    ("import sys\nsys.stdout.flush()\n_ = sys.stderr.write('to stderr\\n')", [("stderr", "to stderr\n")]),
+    ("print('a', end='')\nsys.stdout.flush()\nprint('b')", [("stdout", "a"), ("stdout", "b\n")]),
+    ("sys.stdout.flush()", []),
+)
+
+LAUNCHER = (
+    "import sys\n"
+    "from notebook_grader.patches import APPLIED, kernel_tuning\n"
+    "kernel_tuning.install()\n"
+    "sys.stderr.write(repr(APPLIED) + '\\n')\n"
+    "from ipykernel.kernelapp import IPKernelApp\n"
+    "app = IPKernelApp.instance()\n"
+    "app.initialize(sys.argv[1:] + ['--HistoryManager.hist_file=:memory:'])\n"
+    "app.start()\n"
+)
+
+
+def _run_in_a_kernel(tmp_path, name: str, env: dict[str, str]) -> list[list[tuple[str, str]]]:
+    import json
+    import os
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    spec = tmp_path / "kernels" / name
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-c", LAUNCHER, "-f", "{connection_file}"], "display_name": name,
+        "language": "python", "env": env}))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code, _ in FLUSH_CELLS])
+    old = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = str(tmp_path)
+    try:
+        NotebookClient(nb, kernel_name=name, timeout=60).execute()
+    finally:
+        if old is None:
+            os.environ.pop("JUPYTER_PATH")
+        else:
+            os.environ["JUPYTER_PATH"] = old
+    return [[(out.get("name", out.output_type), out.get("text", "")) for out in cell.outputs] for cell in nb.cells]
+
+
+def _merged(outputs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Stream outputs with consecutive pieces of one stream joined (how they split depends on timing)."""
+    merged: list[tuple[str, str]] = []
+    for stream, text in outputs:
+        if merged and merged[-1][0] == stream:
+            merged[-1] = (stream, merged[-1][1] + text)
+        else:
+            merged.append((stream, text))
+    return merged
+
+
+def test_every_cell_s_output_arrives_in_its_cell_with_the_quick_flush(tmp_path) -> None:
+    """A kernel with the shortcuts delivers what each cell prints, in that cell, as one without them."""
+    tuned = _run_in_a_kernel(tmp_path, "tuned", {})
+    plain = _run_in_a_kernel(tmp_path, "plain", {"NOTEBOOK_GRADER_NO_PATCHES": "1"})
+    expected = [_merged(outputs) for _, outputs in FLUSH_CELLS]
+    assert [_merged(cell) for cell in tuned] == expected
+    assert [_merged(cell) for cell in plain] == expected

@@ -6,7 +6,7 @@ import pytest
 
 from notebook_grader import patches
 from notebook_grader.patches import Patch
-from notebook_grader.patches.kernel_tuning import IPYTHON
+from notebook_grader.patches.kernel_tuning import IPYKERNEL, IPYTHON
 from notebook_grader.patches.speedups import PATCHES
 
 pytestmark = pytest.mark.unit
@@ -59,6 +59,7 @@ def test_every_patch_of_the_engine_passes_its_guard_on_the_installed_set() -> No
     from packaging.specifiers import SpecifierSet
 
     assert version("ipython") in SpecifierSet(IPYTHON)
+    assert version("ipykernel") in SpecifierSet(IPYKERNEL)
 
 
 def test_an_override_is_used_only_inside_its_guard(monkeypatch: pytest.MonkeyPatch) -> None:
