@@ -165,6 +165,8 @@ def grade_all(course: Course, assignment: str, *, force: bool = False, options: 
                               warm_up=_graded_notebooks(release, declared.graded),
                               warm_up_sources=_graded_notebooks(course.folder("source", assignment), sources),
                               config_root=str(course.root))
+        if workers > 1 and cluster is None:
+            warm_up_before_fork(config)
         with contextlib.ExitStack() as running:
             pool = running.enter_context(
                 WorkerPool(workers, config, task_timeout=limits.submission_seconds + settings.task_margin_seconds,
@@ -242,6 +244,26 @@ def _store(course: Course, gradebook: Gradebook, assignment_fingerprint: str, fi
         summary.errors[result.student] = result.error or "unknown error"
     result.autograded, result.feedback = {}, {}
     summary.results.append(result)
+
+
+def warm_up_before_fork(config: WorkerConfig) -> int:
+    """Render the release's feedback once here, so that every worker forked after inherits the work;
+    returns how many notebooks were rendered.
+
+    Each worker would otherwise do it itself (``run/warm_up.py``: about half a CPU-second for unit 1,
+    compiling the page's templates and colouring every code cell), once per worker, while the
+    machine's cores are already busy with the kernel parent's imports. Only the rendering caches
+    are installed here (``speedups.install_rendering``); a worker's own warm-up then finds the
+    notebooks rendered and skips them. With one worker, the warm-up stays in the worker, where it
+    overlaps the building of the template.
+    """
+    if not config.warm_up or not config.config_root:
+        return 0
+    from notebook_grader.patches import speedups
+    from notebook_grader.run.warm_up import warm_up_feedback
+
+    speedups.install_rendering()
+    return warm_up_feedback(config.config_root, config.warm_up)
 
 
 def _graded_notebooks(folder: Path, graded: Sequence[str]) -> tuple[str, ...]:

@@ -42,7 +42,9 @@ result cannot differ between submissions:
   next ones are skipped until :func:`replace_scratch_gradebook` puts a new file in place. Any
   other database is checked as before.
 
-All are installed in worker processes only (:func:`install`), and change no output.
+All are installed in worker processes only (:func:`install`), and change no output; the two
+rendering caches are also installed in the coordinator before it forks its workers
+(:func:`install_rendering`), so that the workers inherit one warm-up.
 """
 
 from __future__ import annotations
@@ -70,6 +72,17 @@ def install(scratch: str | None = None) -> None:
         apply(*PATCHES)
         if scratch is not None:
             relax_scratch_gradebooks(scratch)  # a SQLAlchemy event listener: a public hook, not a patch
+
+
+#: The caches of a feedback page's rendering: the coordinator installs these before it forks its
+#: workers, renders the release once (``run/warm_up.py``), and each worker inherits the result.
+RENDERING = ("cache_templates", "cache_highlighting")
+
+
+def install_rendering() -> None:
+    """Install only the caches of a feedback page's rendering (:data:`RENDERING`), each guarded."""
+    with _lock:
+        apply(*(patch for patch in PATCHES if patch.name in RENDERING))
 
 
 def cache_schema_validators() -> None:

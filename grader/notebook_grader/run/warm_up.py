@@ -29,8 +29,16 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+#: The (configuration root, notebook) pairs this process has rendered: a worker forked after its
+#: coordinator rendered them inherits the caches, and this record, and renders nothing again.
+_rendered: set[tuple[str, str]] = set()
+
+
 def warm_up_feedback(config_root: str | Path, notebooks: Sequence[str | Path]) -> int:
-    """Render each of ``notebooks`` once as a feedback page, discarded; returns how many rendered."""
+    """Render each of ``notebooks`` once as a feedback page, discarded; returns how many rendered.
+
+    A notebook this process (or the process it was forked from) has rendered with the same
+    configuration is not rendered again."""
     import nbformat
     from nbgrader.converters import GenerateFeedback
     from nbgrader.coursedir import CourseDirectory
@@ -45,6 +53,8 @@ def warm_up_feedback(config_root: str | Path, notebooks: Sequence[str | Path]) -
         app = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
         exporter = FeedbackExporter(parent=app, config=app.config)  # as nbgrader's converter makes it
         for path in notebooks:
+            if (str(config_root), str(path)) in _rendered:
+                continue
             nb = nbformat.read(path, as_version=4)
             for cell in nb.cells:
                 meta = cell.metadata.get("nbgrader", {})
@@ -54,6 +64,7 @@ def warm_up_feedback(config_root: str | Path, notebooks: Sequence[str | Path]) -
             name = Path(path).stem
             exporter.from_notebook_node(nb, resources={"nbgrader": {
                 "notebook": name, "score": 0.0, "max_score": 0.0, "late_penalty": 0.0}})
+            _rendered.add((str(config_root), str(path)))
             rendered += 1
     except Exception:  # speed only: the first task does the same work
         log.debug("warm-up of the feedback page failed", exc_info=True)
