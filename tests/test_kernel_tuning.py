@@ -111,6 +111,7 @@ SYNTAX_CELLS = (
     "print('%d' % 3)", "s = 'why?'", "x = (1\n, 2)", "y = 4 / 2\nz = (y\n/ 2)", "# a comment?\nx = 1",
     "x = 1", "def f(x):\n    return x ** 2\n", "", "\n\n  x = 1", ">>> x = 1\n>>> x", "In [1]: x = 1",
     "x = [1,\n     2]\n", 's = """\n, not a call\n"""', "x = 1;  y = 2", "x = 1 \\\n    / 2",
+    "x = 1\r/print 1 2", "x = 1\r\n;print a b", "x = 1\f\n/print 1 2",
 )
 
 #: Cells with and without a top-level ``await`` (and the words in strings, names and comments).

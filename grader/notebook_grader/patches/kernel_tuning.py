@@ -143,8 +143,9 @@ def quick_async_check(shell_class: Any) -> None:
 
 
 #: Where IPython's token transformers could find their syntax: ``%``, ``!`` or ``?`` anywhere
-#: (magics, shell escapes, help), or an auto-call prefix first on a line.
-IPYTHON_SYNTAX = re.compile(r"[%!?]|^[ \t\f]*[,;/]", re.MULTILINE)
+#: (magics, shell escapes, help), or an auto-call prefix first on a line (after any line break
+#: Python knows, ``\r`` included).
+IPYTHON_SYNTAX = re.compile(r"[%!?]|(?:\A|[\r\n])[ \t\f\v]*[,;/]")
 
 
 def quick_token_transforms() -> None:
@@ -152,11 +153,12 @@ def quick_token_transforms() -> None:
 
     default = (transformers.MagicAssign, transformers.SystemAssign, transformers.EscapedCommand,
                transformers.HelpEnd)
-    assert set(transformers.ESCAPE_SINGLES) <= set("%!?,;/"), transformers.ESCAPE_SINGLES
+    # IPython's escapes as this shortcut knows them; another set (a later IPython) is left to IPython.
+    known = set(transformers.ESCAPE_SINGLES) <= set("%!?,;/")
     do_token_transforms = transformers.TransformerManager.do_token_transforms
 
     def quick(self: Any, lines: list[str]) -> list[str]:
-        if tuple(self.token_transformers) == default and not IPYTHON_SYNTAX.search("".join(lines)):
+        if known and tuple(self.token_transformers) == default and not IPYTHON_SYNTAX.search("".join(lines)):
             return lines  # nothing for the transformers to find: IPython returns the lines as they are
         return do_token_transforms(self, lines)
 
