@@ -206,8 +206,9 @@ LAUNCHER = (
 
 
 def _run_in_a_kernel(tmp_path, name: str, env: dict[str, str]) -> list[list[tuple[str, str]]]:
+    """Each cell's outputs of :data:`FLUSH_CELLS`, run by nbclient in a kernel with the shortcuts
+    installed (unless ``env`` switches them off); the kernel spec is found on ``JUPYTER_PATH``."""
     import json
-    import os
 
     import nbformat
     from nbclient import NotebookClient
@@ -218,15 +219,7 @@ def _run_in_a_kernel(tmp_path, name: str, env: dict[str, str]) -> list[list[tupl
         "argv": [sys.executable, "-c", LAUNCHER, "-f", "{connection_file}"], "display_name": name,
         "language": "python", "env": env}))
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code, _ in FLUSH_CELLS])
-    old = os.environ.get("JUPYTER_PATH")
-    os.environ["JUPYTER_PATH"] = str(tmp_path)
-    try:
-        NotebookClient(nb, kernel_name=name, timeout=60).execute()
-    finally:
-        if old is None:
-            os.environ.pop("JUPYTER_PATH")
-        else:
-            os.environ["JUPYTER_PATH"] = old
+    NotebookClient(nb, kernel_name=name, timeout=60).execute()
     return [[(out.get("name", out.output_type), out.get("text", "")) for out in cell.outputs] for cell in nb.cells]
 
 
@@ -241,8 +234,10 @@ def _merged(outputs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return merged
 
 
-def test_every_cell_s_output_arrives_in_its_cell_with_the_quick_flush(tmp_path) -> None:
+def test_every_cell_s_output_arrives_in_its_cell_with_the_quick_flush(tmp_path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """A kernel with the shortcuts delivers what each cell prints, in that cell, as one without them."""
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
     tuned = _run_in_a_kernel(tmp_path, "tuned", {})
     plain = _run_in_a_kernel(tmp_path, "plain", {"NOTEBOOK_GRADER_NO_PATCHES": "1"})
     expected = [_merged(outputs) for _, outputs in FLUSH_CELLS]
