@@ -277,10 +277,10 @@ class ParentReporter(FakeRunner):
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as stat:  # a zombie has exited: its state is Z
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (ProcessLookupError, FileNotFoundError):  # gone, or reaped between the two looks
         return False
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie has exited: its state is Z
-        return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_early_kernel_parents_go_one_to_each_worker_and_stop_with_the_pool(tmp_path: Path) -> None:
