@@ -29,6 +29,7 @@ from tests.faults.catalog import FAULTS as CATALOG_FAULTS
 from tests.faults.catalog import Fault, FaultContext, Listener
 from tests.faults.courses import course_command, course_env, new_course, released_course
 from tests.faults.hostile import HOSTILE_FAULTS
+from tests.support.processes import parent_pid, started_seconds
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
@@ -159,14 +160,17 @@ def _under_a_test_process(pid: str) -> bool:
     still has its test process above it."""
     seen = {pid}
     while True:
+        parent = parent_pid(pid)
+        if parent is None:
+            return False
+        pid = str(parent)
+        if pid in ("0", "1") or pid in seen:
+            return False
+        seen.add(pid)
         try:
-            pid = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
-            if pid in ("0", "1") or pid in seen:
-                return False
-            seen.add(pid)
             if _is_test_process(pid):
                 return True
-        except (OSError, IndexError):
+        except OSError:
             return False
 
 
@@ -178,8 +182,10 @@ def test_nothing_is_left_running_or_lying_around(run: CatalogRun) -> None:
             continue
         try:
             cmdline = _cmdline(proc.name)
-            start = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
+        except OSError:
+            continue
+        start = started_seconds(proc.name)
+        if start is None:
             continue
         if "notebook_grader" in cmdline and run.started <= start <= run.ended and not _under_a_test_process(proc.name):
             leftovers.append(cmdline)

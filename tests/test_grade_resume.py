@@ -20,6 +20,7 @@ from notebook_grader.report.scores import student_scores
 from tests.course_copy import ASSIGNMENT
 from tests.faults.catalog import FaultContext, Listener
 from tests.faults.courses import course_command, course_env, new_course, released_course, run_course
+from tests.support.processes import parent_pid, running
 from tests.support.submissions import fill, write_submission
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
@@ -81,11 +82,9 @@ def _grader_processes(coordinator: int) -> list[int]:
     """The workers, kernel parents and kernels a coordinator started (found by ancestry)."""
     parents: dict[int, int] = {}
     for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
+        parent = parent_pid(proc.name) if proc.name.isdigit() else None
+        if parent is not None:
+            parents[int(proc.name)] = parent
     found, frontier = [], [coordinator]
     while frontier:
         pid = frontier.pop()
@@ -113,8 +112,7 @@ def test_killed_grader_resumes_without_regrading_or_losing(tmp_path: Path,
     before = _journal(course)
     assert 2 <= len(before) < len(expected), "the kill did not land mid-batch"
     time.sleep(1)
-    alive = [pid for pid in family if Path(f"/proc/{pid}").exists()
-             and (Path(f"/proc/{pid}") / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    alive = [pid for pid in family if running(pid)]
     assert not alive, "workers or kernels outlived the killed grader"
 
     again = run_course(course.root, "grade", ASSIGNMENT, "--quiet")

@@ -26,6 +26,7 @@ from notebook_grader.batch import pool
 from notebook_grader.batch.pool import WorkerPool
 from notebook_grader.model import GradingResult, GradingTask, Limits, Outcome
 from notebook_grader.run.grade import WorkerConfig
+from tests.support.processes import running
 
 pytestmark = pytest.mark.unit
 
@@ -274,15 +275,6 @@ class ParentReporter(FakeRunner):
         super().init(config)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        with open(f"/proc/{pid}/stat") as stat:  # a zombie has exited: its state is Z
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (ProcessLookupError, FileNotFoundError):  # gone, or reaped between the two looks
-        return False
-
-
 def test_early_kernel_parents_go_one_to_each_worker_and_stop_with_the_pool(tmp_path: Path) -> None:
     """Kernel parents started before the pool (batch/prestart.py): each of the first workers gets one
     of its own, which answers it; the pool's end stops them all, and a parent nobody took stops too."""
@@ -295,7 +287,7 @@ def test_early_kernel_parents_go_one_to_each_worker_and_stop_with_the_pool(tmp_p
     given = sorted(f.read_text() for f in tmp_path.glob("parent-*"))
     pids = sorted(str(k.process.pid) for k in parents[:2])
     assert [g.split()[0] for g in given] == pids and all(g.endswith("ready") for g in given)
-    assert not any(_alive(k.process.pid) for k in parents)
+    assert not any(running(k.process.pid) for k in parents)
 
 
 def test_a_killed_workers_early_kernel_parent_stops(tmp_path: Path) -> None:
@@ -310,12 +302,12 @@ def test_a_killed_workers_early_kernel_parent_stops(tmp_path: Path) -> None:
         mine = int((tmp_path / f"parent-{worker.process.pid}").read_text().split()[0])
         os.kill(worker.process.pid, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while _alive(mine) and time.monotonic() < deadline:
+        while running(mine) and time.monotonic() < deadline:
             time.sleep(0.05)
             next(k for k in parents if k.process.pid == mine).process.poll()  # reap it if it exited
-        assert not _alive(mine), "the kernel parent outlived its worker"
+        assert not running(mine), "the kernel parent outlived its worker"
         others = [k.process.pid for k in parents if k.process.pid != mine]
-        assert all(_alive(pid) for pid in others), "another worker's parent stopped too"
+        assert all(running(pid) for pid in others), "another worker's parent stopped too"
 
 
 def test_one_kernel_parent_serves_the_first_workers_and_stops_with_the_pool(tmp_path: Path) -> None:
@@ -330,7 +322,7 @@ def test_one_kernel_parent_serves_the_first_workers_and_stops_with_the_pool(tmp_
     assert len(results) == 4
     given = [f.read_text() for f in tmp_path.glob("parent-*")]
     assert len(given) == 2 and set(given) == {f"{handles[0].process.pid} ready"}
-    assert not _alive(handles[0].process.pid)
+    assert not running(handles[0].process.pid)
 
 
 def test_a_shared_kernel_parent_kills_a_gone_workers_kernels_and_serves_the_others(tmp_path: Path) -> None:
@@ -341,12 +333,12 @@ def test_a_shared_kernel_parent_kills_a_gone_workers_kernels_and_serves_the_othe
     first, second = KernelParent.shared([], parent_env(), 2)
     env = kernel_env(str(tmp_path))
     supervisor, kernel, _ = first.launch(str(tmp_path / "first.json"), None, Limits(), None, env)
-    assert _alive(supervisor) and _alive(kernel)
+    assert running(supervisor) and running(kernel)
     first.close()
     assert _gone(supervisor, kernel), "a gone worker's kernel outlived it"
     assert first.process.poll() is None, "the parent stopped while another worker still used it"
     _, other_kernel, _ = second.launch(str(tmp_path / "second.json"), None, Limits(), None, env)
-    assert _alive(other_kernel)
+    assert running(other_kernel)
     second.close()
     assert second.process.returncode is not None
     assert _gone(other_kernel), "a kernel outlived its parent"
@@ -354,6 +346,6 @@ def test_a_shared_kernel_parent_kills_a_gone_workers_kernels_and_serves_the_othe
 
 def _gone(*pids: int, seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
-    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+    while any(running(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    return not any(_alive(pid) for pid in pids)
+    return not any(running(pid) for pid in pids)
