@@ -21,7 +21,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from notebook_grader.course import Course
-from notebook_grader.patches.imports import DEFER_IRI_GRAMMAR
+from notebook_grader.patches.imports import DEFERRALS
 from notebook_grader.patches.speedups import PATCHES
 from notebook_grader.report.scores import student_scores
 from tests.faults.courses import course_env, run_course
@@ -108,7 +108,7 @@ def test_grading_is_the_same_without_any_patch(released: Path, tmp_path: Path) -
                               timeout=600, cwd=course.root)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         skipped = re.findall(r"patch (\w+) skipped: NOTEBOOK_GRADER_NO_PATCHES is set", proc.stderr)
-        assert set(skipped) == ({p.name for p in (*PATCHES, DEFER_IRI_GRAMMAR)} if env else set()), proc.stderr
+        assert set(skipped) == ({p.name for p in (*PATCHES, *DEFERRALS)} if env else set()), proc.stderr
         _check_graded(course)
         # the same document: without its patch the exporter serializes the page through BeautifulSoup
         pages[label] = {student: str(BeautifulSoup((course.folder("feedback", ASSIGNMENT, student) / "graded.html")
