@@ -99,7 +99,7 @@ def floor_seconds(course: Course, repeats: int) -> dict[str, float]:
 def _cell_seconds(cell: nbformat.NotebookNode) -> float:
     timing = cell.get("metadata", {}).get("execution", {})
     try:
-        start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+        start = datetime.fromisoformat(timing["iopub.status.busy"].replace("Z", "+00:00"))
         end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
     except KeyError:
         return 0.0

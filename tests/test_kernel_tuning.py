@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
@@ -205,9 +206,9 @@ LAUNCHER = (
 )
 
 
-def _run_in_a_kernel(tmp_path, name: str, env: dict[str, str]) -> list[list[tuple[str, str]]]:
-    """Each cell's outputs of :data:`FLUSH_CELLS`, run by nbclient in a kernel with the shortcuts
-    installed (unless ``env`` switches them off); the kernel spec is found on ``JUPYTER_PATH``."""
+def _execute_in_a_kernel(tmp_path, name: str, env: dict[str, str], cells: list[str]) -> Any:
+    """``cells`` run by nbclient in a kernel with the shortcuts installed (unless ``env`` switches
+    them off), as an executed notebook; the kernel spec is found on ``JUPYTER_PATH``."""
     import json
 
     import nbformat
@@ -218,8 +219,14 @@ def _run_in_a_kernel(tmp_path, name: str, env: dict[str, str]) -> list[list[tupl
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-c", LAUNCHER, "-f", "{connection_file}"], "display_name": name,
         "language": "python", "env": env}))
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code, _ in FLUSH_CELLS])
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in cells])
     NotebookClient(nb, kernel_name=name, timeout=60).execute()
+    return nb
+
+
+def _run_in_a_kernel(tmp_path, name: str, env: dict[str, str]) -> list[list[tuple[str, str]]]:
+    """Each cell's outputs of :data:`FLUSH_CELLS` (see :func:`_execute_in_a_kernel`)."""
+    nb = _execute_in_a_kernel(tmp_path, name, env, [code for code, _ in FLUSH_CELLS])
     return [[(out.get("name", out.output_type), out.get("text", "")) for out in cell.outputs] for cell in nb.cells]
 
 
@@ -243,3 +250,23 @@ def test_every_cell_s_output_arrives_in_its_cell_with_the_quick_flush(tmp_path,
     expected = [_merged(outputs) for _, outputs in FLUSH_CELLS]
     assert [_merged(cell) for cell in tuned] == expected
     assert [_merged(cell) for cell in plain] == expected
+
+
+def test_a_tuned_kernel_sends_no_execute_input_and_each_cell_keeps_its_count_and_time(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the ``execute_input`` broadcast, each cell has the same count, outputs and kernel time."""
+    from notebook_grader.pipeline.sandboxed_execute import _kernel_seconds
+
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    cells = ["x = 1", "x + 1", "import time\ntime.sleep(0.3)\nprint(x)", "x + 2"]
+    tuned = _execute_in_a_kernel(tmp_path, "tuned", {}, cells)
+    plain = _execute_in_a_kernel(tmp_path, "plain", {"NOTEBOOK_GRADER_NO_PATCHES": "1"}, cells)
+    for nb in (tuned, plain):
+        assert [c.execution_count for c in nb.cells] == [1, 2, 3, 4]
+        assert [[o.get("execution_count") for o in c.outputs if o.output_type == "execute_result"]
+                for c in nb.cells] == [[], [2], [], [4]]
+        assert [[o.get("data", {}).get("text/plain", o.get("text")) for o in c.outputs] for c in nb.cells] == \
+            [[], ["2"], ["1\n"], ["3"]]
+        assert 0.3 <= _kernel_seconds(nb.cells[2]) < 5
+    assert all("iopub.execute_input" in c.metadata.execution for c in plain.cells)
+    assert not any("iopub.execute_input" in c.metadata.execution for c in tuned.cells)

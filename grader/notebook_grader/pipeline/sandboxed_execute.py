@@ -407,10 +407,11 @@ def _cell_name(cell: NotebookNode, index: int, cells: list[NotebookNode] | None 
 
 
 def _kernel_seconds(cell: NotebookNode) -> float:
-    """The time the kernel spent on a cell, from its own timestamps (0 if unknown)."""
+    """The time the kernel spent on a cell, from its own timestamps (0 if unknown): from the
+    ``busy`` status it sends as it takes the cell to its reply."""
     timing = cell.get("metadata", {}).get("execution", {})
     try:
-        start = datetime.fromisoformat(timing["iopub.execute_input"].replace("Z", "+00:00"))
+        start = datetime.fromisoformat(timing["iopub.status.busy"].replace("Z", "+00:00"))
         end = datetime.fromisoformat(timing["shell.execute_reply"].replace("Z", "+00:00"))
     except (KeyError, ValueError):
         return 0.0
