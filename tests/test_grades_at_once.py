@@ -186,3 +186,44 @@ def test_overwrite_cells_restores_what_nbgraders_step_restores(gradebook: Path, 
     by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in restored.cells}
     assert by_id["test_pass"].source == "assert f(1) == 2" and by_id["test_pass"].metadata["nbgrader"]["points"] == 2
     assert "test_fail" in by_id and by_id["written_answered"].cell_type == "markdown"
+
+
+class _Queries:
+    """Counts the SQL statements a gradebook's engine runs while the block runs."""
+
+    def __init__(self, gb: Gradebook) -> None:
+        self.engine, self.count = gb.engine, 0
+
+    def _seen(self, *args: Any, **kwargs: Any) -> None:
+        self.count += 1
+
+    def __enter__(self) -> _Queries:
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+
+def test_the_cells_and_rows_fetched_at_once_hold_every_column_the_steps_read(gradebook: Path) -> None:
+    """No query per cell afterwards: a graded cell's points and type, and a grade's points, come with the fetch."""
+    from notebook_grader.pipeline.overwrite_cells import NotebookCells
+
+    _save(SaveAutoGradesAtOnce, gradebook, STUDENTS[0])
+    with Gradebook(f"sqlite:///{gradebook}", COURSE) as gb:
+        cells = NotebookCells(gb, NOTEBOOK, ASSIGNMENT)
+        grades, _ = submission_grades_and_comments(gb, ASSIGNMENT, STUDENTS[0])
+        graded = [cells.find_graded_cell(name, NOTEBOOK, ASSIGNMENT) for name in
+                  ("test_pass", "test_fail", "test_overridden", "written_blank", "written_answered",
+                   "written_hand_graded", "task")]
+        with _Queries(gb) as queries:
+            read = [(c.name, c.max_score, c.cell_type) for c in graded]
+            points = {name: g.max_score for (_, name), g in grades.items()}
+        assert queries.count == 0
+        assert read[0] == ("test_pass", 2.0, "code") and read[-1] == ("task", 1.0, "markdown")
+        assert points == {name: gb.find_grade(name, NOTEBOOK, ASSIGNMENT, STUDENTS[0]).max_score for name in points}
+        assert points["test_fail"] == 3.0 and points["task"] == 1.0

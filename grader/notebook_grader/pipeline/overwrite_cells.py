@@ -5,9 +5,9 @@ submission from the gradebook's record of the release: for every such cell it lo
 source cell, and for a graded one the grade cell, each a three-table join: about a hundred
 queries a submission. :class:`OverwriteCellsAtOnce` runs nbgrader's own step with a gradebook
 whose ``find_source_cell`` and ``find_graded_cell`` answer from the notebook's cells, fetched
-in three queries when the step starts (the same rows: a grade cell before a task cell of the
-same name, as nbgrader looks them up). A name not among them goes to nbgrader's lookup, which
-raises as before; everything else is the gradebook itself.
+in three queries when the step starts, with every column the step reads (the same rows: a
+grade cell before a task cell of the same name, as nbgrader looks them up). A name not among
+them goes to nbgrader's lookup, which raises as before; everything else is the gradebook itself.
 
 It runs nbgrader's private per-cell logic against that gradebook, so it is guarded
 (:data:`~notebook_grader.patches.overrides.OVERWRITE_CELLS_AT_ONCE`): out of the tested nbgrader
@@ -20,11 +20,16 @@ from typing import Any
 
 from nbconvert.exporters.exporter import ResourcesDict
 from nbformat import NotebookNode
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Gradebook, GradeCell, MissingEntry, TaskCell
 from nbgrader.preprocessors import NbGraderPreprocessor, OverwriteCells
 
 from notebook_grader.patches import in_use
 from notebook_grader.patches.overrides import OVERWRITE_CELLS_AT_ONCE
+
+
+def _cells(gradebook: Gradebook, kind: type, notebook_id: str) -> list[Any]:
+    """The notebook's cells of ``kind`` (``GradeCell`` or ``TaskCell``) with every column loaded."""
+    return gradebook.db.query(kind).filter(kind.notebook_id == notebook_id).all()
 
 
 class NotebookCells:
@@ -40,8 +45,10 @@ class NotebookCells:
             self._graded: dict[str, Any] = {}
             return
         self._source = {cell.name: cell for cell in found.source_cells}
-        self._graded = {cell.name: cell for cell in found.task_cells}
-        self._graded.update({cell.name: cell for cell in found.grade_cells})  # a grade cell first, as nbgrader
+        # queried as themselves, not through the notebook's relationship, which loads only the
+        # columns all cells share: each grade cell's points and type would then cost a query more
+        self._graded = {cell.name: cell for cell in _cells(gradebook, TaskCell, found.id)}
+        self._graded.update({cell.name: cell for cell in _cells(gradebook, GradeCell, found.id)})  # a grade cell first
 
     def find_source_cell(self, name: str, notebook: str, assignment: str) -> Any:
         if (notebook, assignment) == self._key and name in self._source:

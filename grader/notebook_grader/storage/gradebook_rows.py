@@ -12,6 +12,7 @@ from typing import Any
 
 from nbgrader import api as tables
 from nbgrader.api import Gradebook
+from sqlalchemy.orm import undefer
 
 #: A submission's grades or comments, by (notebook, cell name).
 ByCell = dict[tuple[str, str], Any]
@@ -23,11 +24,14 @@ def submission_grades_and_comments(gb: Gradebook, assignment: str, student: str)
     The same rows nbgrader's ``find_grade`` and ``find_comment`` return one at a time (a
     six-table join per cell), and a submitted notebook's ``grades`` and ``comments`` (a query
     per row for its cell's name): fetched here in four queries, where one submission's fifty
-    or so took a query each. Like ``find_grade`` and ``find_comment``, a grade or solution
-    cell comes before a task cell of the same name.
+    or so took a query each (each grade with its points, which nbgrader reads with one query
+    more per grade). Like ``find_grade`` and ``find_comment``, a grade or solution cell comes
+    before a task cell of the same name.
     """
     def rows(model: type, cell: type) -> list[tuple[Any, str, str]]:
-        return gb.db.query(model, cell.name, tables.Notebook.name) \
+        # a grade's points are a deferred column in nbgrader (a query each when first read): loaded here
+        loaded = (undefer(tables.Grade.max_score),) if model is tables.Grade else ()
+        return gb.db.query(model, cell.name, tables.Notebook.name).options(*loaded) \
             .join(cell, cell.id == model.cell_id) \
             .join(tables.SubmittedNotebook, tables.SubmittedNotebook.id == model.notebook_id) \
             .join(tables.Notebook, tables.Notebook.id == tables.SubmittedNotebook.notebook_id) \
