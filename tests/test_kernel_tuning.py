@@ -270,3 +270,26 @@ def test_a_tuned_kernel_sends_no_execute_input_and_each_cell_keeps_its_count_and
         assert 0.3 <= _kernel_seconds(nb.cells[2]) < 5
     assert all("iopub.execute_input" in c.metadata.execution for c in plain.cells)
     assert not any("iopub.execute_input" in c.metadata.execution for c in tuned.cells)
+
+
+def test_the_executing_step_numbers_a_cell_from_the_reply_and_still_does_what_nbgrader_does() -> None:
+    """Without ``execute_input``, SandboxedExecute takes a cell's count from the kernel's reply; a
+    count already set (by an ``execute_result``) stays; nbgrader's own step still records an
+    error the reply reports and the outputs lack."""
+    import nbformat
+
+    from notebook_grader.pipeline.sandboxed_execute import SandboxedExecute
+
+    step = SandboxedExecute()
+    quiet, shown, failed = (nbformat.v4.new_code_cell(code) for code in ("x = 1", "x", "1 / 0"))
+    shown.execution_count = 2  # from its execute_result
+    error = {"status": "error", "execution_count": 3, "ename": "ZeroDivisionError", "evalue": "division by zero",
+             "traceback": ["ZeroDivisionError: division by zero"]}
+    step.on_cell_executed(cell=quiet, cell_index=0, execute_reply={"content": {"status": "ok", "execution_count": 1}})
+    step.on_cell_executed(cell=shown, cell_index=1, execute_reply={"content": {"status": "ok", "execution_count": 9}})
+    step.on_cell_executed(cell=failed, cell_index=2, execute_reply={"content": error})
+    assert (quiet.execution_count, shown.execution_count, failed.execution_count) == (1, 2, 3)
+    assert [o.ename for o in failed.outputs] == ["ZeroDivisionError"]
+    aborted = nbformat.v4.new_code_cell("y = 2")
+    step.on_cell_executed(cell=aborted, cell_index=3, execute_reply={"content": {"status": "aborted"}})
+    assert aborted.execution_count is None and aborted.outputs == []

@@ -55,8 +55,10 @@ per kernel):
   only notes the message's time in the cell's metadata (``iopub.execute_input``), and the
   ``busy`` status sent just before it carries the same moment (``iopub.status.busy``, what the
   engine times a cell from). :func:`no_execute_input` sends nothing instead: about 0.25 ms of the
-  kernel's CPU and 0.3 ms of the worker's per cell. The cell's ``execution_count`` is nbclient's
-  own count either way; the autograded notebook's cells lack that one timing field.
+  kernel's CPU and 0.3 ms of the worker's per cell. nbclient numbered a cell from that message;
+  the engine's executing step numbers it from the kernel's reply, which carries the same count
+  (:class:`~notebook_grader.pipeline.sandboxed_execute.SandboxedExecute`). The autograded
+  notebook's cells lack that one timing field.
 """
 
 from __future__ import annotations

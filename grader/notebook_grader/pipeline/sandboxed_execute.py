@@ -117,6 +117,19 @@ class SandboxedExecute(Execute):
         self.reports: list[dict[str, Any]] = []
         self._settings_in_use: KernelSettings | None = None
 
+    def on_cell_executed(self, **kwargs: Any) -> Any:
+        """Number a cell that ran from the kernel's reply, then do what nbgrader's ``Execute`` does.
+
+        nbclient numbers a cell from the kernel's ``execute_input`` message (or its result's),
+        which grading kernels do not send (``no_execute_input`` in
+        :mod:`notebook_grader.patches.kernel_tuning`); the reply carries the same count.
+        """
+        cell, reply = kwargs["cell"], kwargs.get("execute_reply") or {}
+        count = reply.get("content", {}).get("execution_count")
+        if cell.get("execution_count") is None and isinstance(count, int) and not isinstance(count, bool):
+            cell["execution_count"] = count
+        return super().on_cell_executed(**kwargs)
+
     @cached_property
     def course_grading(self) -> CourseGrading:
         """The course's grading settings (c.CourseGrading): the defaults of every door's limits."""
