@@ -42,7 +42,8 @@ result cannot differ between submissions:
   next ones are skipped until :func:`replace_scratch_gradebook` puts a new file in place. Any
   other database is checked as before.
 
-A worker also copies notebooks faster (:mod:`.notebook_copies`, applied with these).
+A worker also copies notebooks faster (:mod:`.notebook_copies`) and reads the dates of its
+kernel's messages faster (:mod:`.message_dates`), applied with these.
 
 All are installed in worker processes only (:func:`install`), and change no output; the two
 rendering caches are also installed in the coordinator before it forks its workers
@@ -58,6 +59,7 @@ import threading
 from typing import Any
 
 from notebook_grader.patches import Patch, apply
+from notebook_grader.patches.message_dates import FAST_MESSAGE_DATES
 from notebook_grader.patches.notebook_copies import FAST_NOTEBOOK_COPIES
 
 #: Real paths (each ending in a separator) of the folders whose SQLite files are task scratch gradebooks.
@@ -348,4 +350,5 @@ PATCHES = (
     Patch("known_scratch_schemas", "nbgrader", NBGRADER,
           ("nbgrader.api:inspect", "nbgrader.api:Base.metadata.create_all"), known_scratch_schemas),
     FAST_NOTEBOOK_COPIES,
+    FAST_MESSAGE_DATES,
 )
