@@ -2,7 +2,7 @@
 for the class sizes instructors grade, with the fixed and marginal cost of a run.
 
     .venv/bin/python benchmarks/class_sizes.py [--sizes 1 40 120] [--runs 3] [--kinds mixed]
-                                               [--workers N] [--json FILE]
+                                               [--assignment fisher_information] [--workers N] [--json FILE]
 
 For each kind of submission (``mixed``: the three samples alice, bob, carol in turn; or one of
 ``alice`` (correct), ``bob`` (partly wrong), ``carol`` (untouched)), each class size and each run,
@@ -10,10 +10,13 @@ it builds two fresh released copies of the course with that many submissions, th
 same run, the two commands as an instructor types them (Python's start, imports and the summary
 included):
 
-* ``nbgrader autograde fisher_information --force``: plain sequential nbgrader (the baseline of
+* ``nbgrader autograde ASSIGNMENT --force``: plain sequential nbgrader (the baseline of
   ``grade_throughput.py``: nbgrader's own ``Execute``, no sandbox, no feedback pages);
-* ``course grade fisher_information --force --quiet``: sandboxed, parallel, feedback pages and
+* ``course grade ASSIGNMENT --force --quiet``: sandboxed, parallel, feedback pages and
   the grades CSV included.
+
+``ASSIGNMENT`` is unit 1's ``fisher_information`` unless ``--assignment`` names another unit
+(each has the three samples in ``submitted/``).
 
 It prints every run's times and ratio (the goal: ``course grade`` at least 4x nbgrader on every
 run), and, per kind, each command's fixed cost (the time a run takes before and after its
@@ -60,33 +63,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 40, 120])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--kinds", nargs="+", choices=sorted(KINDS), default=["mixed"])
+    parser.add_argument("--assignment", default=ASSIGNMENT, help="the unit to grade (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=None, help="course grade's workers (default: one per CPU)")
     parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
     args = parser.parse_args(argv)
+    assignment = args.assignment
     # nbgrader runs `alembic` from PATH when it makes a gradebook (the courses are built in this process)
     os.environ["PATH"] = str(BIN) + os.pathsep + os.environ.get("PATH", "")
-    grade = [str(BIN / "course"), "grade", ASSIGNMENT, "--force", "--quiet"]
+    grade = [str(BIN / "course"), "grade", assignment, "--force", "--quiet"]
     if args.workers:
         grade += ["--workers", str(args.workers)]
-    baseline = [str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force"]
+    baseline = [str(BIN / "nbgrader"), "autograde", assignment, "--force"]
 
     runs: list[dict[str, object]] = []
-    print(f"{os.cpu_count()} CPUs; load average {load()}", flush=True)
+    print(f"{assignment}; {os.cpu_count()} CPUs; load average {load()}", flush=True)
     print(f"{'kind':<6} {'size':>5} {'run':>3}  {'nbgrader':>9}  {'course':>8}  ratio   load", flush=True)
     for kind in args.kinds:
         for run in range(1, args.runs + 1):
             for size in args.sizes:
                 with tempfile.TemporaryDirectory(prefix="class-sizes-") as tmp:
-                    ours = build_course(Path(tmp) / "course-grade", size, KINDS[kind])
-                    theirs = build_course(Path(tmp) / "nbgrader", size, KINDS[kind])
+                    ours = build_course(Path(tmp) / "course-grade", size, KINDS[kind], assignment)
+                    theirs = build_course(Path(tmp) / "nbgrader", size, KINDS[kind], assignment)
                     plain_nbgrader(theirs)
                     nbgrader_seconds = timed(baseline, theirs.root)
-                    graded = sum(1 for _ in theirs.root.glob(f"autograded/*/{ASSIGNMENT}/exercises.ipynb"))
+                    graded = sum(1 for _ in theirs.root.glob(f"autograded/*/{assignment}/exercises.ipynb"))
                     assert graded == size, f"nbgrader graded {graded} of {size}"
                     course_seconds = timed(grade, ours.root)
-                    feedback = sum(1 for _ in ours.root.glob(f"feedback/*/{ASSIGNMENT}/exercises.html"))
+                    feedback = sum(1 for _ in ours.root.glob(f"feedback/*/{assignment}/exercises.html"))
                     assert feedback == size, f"course grade wrote {feedback} of {size} feedback pages"
-                    assert scores(ours) == scores(theirs), "the two commands gave different scores"
+                    assert scores(ours, assignment) == scores(theirs, assignment), "the commands gave different scores"
                 ratio = nbgrader_seconds / course_seconds
                 runs.append({"kind": kind, "size": size, "run": run, "nbgrader_seconds": nbgrader_seconds,
                              "course_grade_seconds": course_seconds, "ratio": ratio, "load": load()})

@@ -51,17 +51,18 @@ SAMPLES = ("alice", "bob", "carol")
 ASSIGNMENT = "fisher_information"
 
 
-def build_course(dest: Path, submissions: int, samples: tuple[str, ...] = SAMPLES) -> Course:
-    """A released copy of the course with ``submissions`` copies of ``samples``, in turn."""
+def build_course(dest: Path, submissions: int, samples: tuple[str, ...] = SAMPLES,
+                 assignment: str = ASSIGNMENT) -> Course:
+    """A released copy of the course with ``submissions`` copies of ``samples`` of ``assignment``, in turn."""
     (dest / "source").mkdir(parents=True)
     shutil.copy2(REPO / CONFIG_FILE, dest / CONFIG_FILE)
-    shutil.copytree(REPO / "source" / ASSIGNMENT, dest / "source" / ASSIGNMENT)
+    shutil.copytree(REPO / "source" / assignment, dest / "source" / assignment)
     course = Course(dest)
-    generate_release(course, ASSIGNMENT)
+    generate_release(course, assignment)
     for number in range(submissions):
         sample = samples[number % len(samples)]
-        target = course.folder("submitted", ASSIGNMENT, f"{sample}{number:03d}")
-        shutil.copytree(REPO / "submitted" / sample / ASSIGNMENT, target)
+        target = course.folder("submitted", assignment, f"{sample}{number:03d}")
+        shutil.copytree(REPO / "submitted" / sample / assignment, target)
     return course
 
 
@@ -128,12 +129,12 @@ def plain_nbgrader(course: Course) -> None:
     config.write_text(config.read_text() + PLAIN_NBGRADER)
 
 
-def scores(course: Course) -> dict[str, float]:
+def scores(course: Course, assignment: str = ASSIGNMENT) -> dict[str, float]:
     """Each student's score on the assignment, from the course's gradebook: the two commands must agree."""
     from nbgrader.api import Gradebook
 
     with Gradebook(course.db_url) as gb:
-        return {s.student_id: s.score for s in gb.assignment_submissions(ASSIGNMENT)}
+        return {s.student_id: s.score for s in gb.assignment_submissions(assignment)}
 
 
 def run_nbgrader(course: Course) -> float:
