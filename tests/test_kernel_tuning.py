@@ -293,3 +293,55 @@ def test_the_executing_step_numbers_a_cell_from_the_reply_and_still_does_what_nb
     aborted = nbformat.v4.new_code_cell("y = 2")
     step.on_cell_executed(cell=aborted, cell_index=3, execute_reply={"content": {"status": "aborted"}})
     assert aborted.execution_count is None and aborted.outputs == []
+
+
+def test_the_quick_module_lookup_answers_as_inspect_does_and_walks_once(
+        tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """For frames, code and tracebacks of a cell (a file no module has) and of modules, and for every
+    other kind of object, the same module as ``inspect.getmodule``; sys.modules is walked again only
+    after an import."""
+    import importlib
+    import inspect
+    import linecache
+
+    original = getattr(inspect.getmodule, "__wrapped__", inspect.getmodule)
+    walks: list[object] = []
+
+    def counted(obj: Any, _filename: str | None = None) -> Any:
+        walks.append(obj)
+        return original(obj, _filename)
+
+    monkeypatch.setattr(inspect, "getmodule", counted)
+    kernel_tuning.quick_module_lookup()
+    quick = inspect.getmodule
+    assert quick is not counted
+
+    cell_file = str(tmp_path / "ipykernel_1" / "2700216980.py")  # as ipykernel names a cell's code
+    source = "def f():\n    raise ValueError('in a cell')\n"
+    linecache.cache[cell_file] = (len(source), None, source.splitlines(True), cell_file)
+    namespace: dict[str, Any] = {}
+    exec(compile(source, cell_file, "exec"), namespace)
+    try:
+        namespace["f"]()
+    except ValueError as exc:
+        tb = exc.__traceback__
+    assert tb is not None and tb.tb_next is not None
+    cell_frame, test_frame = tb.tb_next.tb_frame, tb.tb_frame
+    objects = [cell_frame, cell_frame.f_code, tb.tb_next, test_frame, test_frame.f_code, tb, inspect,
+               inspect.getsource, ValueError, namespace["f"], 3]
+    for obj in objects:
+        assert quick(obj) is original(obj), obj
+    assert quick(cell_frame) is None and quick(test_frame) is sys.modules[__name__]
+    walks.clear()
+    for _ in range(5):
+        assert quick(cell_frame) is None and quick(tb.tb_next) is None and quick(cell_frame.f_code) is None
+    assert walks == []  # nothing imported since: no walk
+
+    (tmp_path / "fresh_module_for_lookup.py").write_text("import sys\ndef here():\n    return sys._getframe()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    fresh = importlib.import_module("fresh_module_for_lookup")
+    monkeypatch.setitem(sys.modules, "fresh_module_for_lookup", fresh)
+    frame = fresh.here()
+    assert quick(frame) is fresh and original(frame) is fresh
+    assert quick(cell_frame) is None
+    del linecache.cache[cell_file]
