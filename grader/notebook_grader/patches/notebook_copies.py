@@ -53,8 +53,7 @@ def fast_notebook_copies() -> None:
         return copy.deepcopy(value, memo)
 
     def node(source: Any, memo: dict[int, Any]) -> Any:
-        if type(source) is not node_type:
-            return copy.deepcopy(source, memo)
+        """A copy of ``source``, a ``NotebookNode`` itself (every caller checks the exact type)."""
         new = node_type()
         for key, value in source.items():
             kind = type(value)
@@ -87,4 +86,3 @@ NBFORMAT = ">=5.10,<6"
 
 FAST_NOTEBOOK_COPIES = Patch("fast_notebook_copies", "nbformat", NBFORMAT,
                              ("nbformat.notebooknode:NotebookNode.__deepcopy__",), fast_notebook_copies)
-
