@@ -200,3 +200,23 @@ def test_a_course_holding_the_environment_is_hidden_but_for_the_way_to_it(tmp_pa
     (course / "gradebook.db").write_text("")
     assert _reveals(str(course), shown)
     assert _reveals(str(course), ())
+
+
+def test_launch_reports_the_kernels_pid_when_the_child_is_ready_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child says "ready" and the supervisor says the child's pid on one pipe, in either order:
+    launch waits for both (here the supervisor's line is held back, so "ready" comes first)."""
+    report = sandbox._report
+
+    def late_pid(fd: int, message: str) -> None:
+        if message.startswith("pid "):
+            time.sleep(0.3)
+        report(fd, message)
+
+    monkeypatch.setattr(sandbox, "_report", late_pid)
+    launched = sandbox.launch(lambda: time.sleep(2), limits=sandbox.Limits(), spec=None)
+    try:
+        fields = Path(f"/proc/{launched.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        assert launched.pid > 0 and int(fields[1]) == launched.supervisor
+    finally:
+        os.kill(launched.supervisor, 9)
+        os.waitpid(launched.supervisor, 0)

@@ -184,8 +184,8 @@ def launch(run: Callable[[], None], *, limits: Limits, spec: SandboxSpec | None 
     os.close(go_r)
     try:
         reader = _Lines(status_r)
-        kernel_pid = 0
-        while True:
+        kernel_pid, ready = 0, False
+        while not (ready and kernel_pid):  # the child's "ready" may arrive before the supervisor's "pid"
             line = reader.next()
             if line is None:
                 raise SandboxError("the sandbox stopped while it was being set up")
@@ -195,9 +195,10 @@ def launch(run: Callable[[], None], *, limits: Limits, spec: SandboxSpec | None 
             elif line.startswith("pid "):
                 kernel_pid = int(line.split()[1])
             elif line == "ready":
-                return Launched(supervisor=pid, pid=kernel_pid)
+                ready = True
             elif line.startswith("error "):
                 raise SandboxError(line[len("error "):])
+        return Launched(supervisor=pid, pid=kernel_pid)
     except BaseException:
         _kill_and_reap(pid)
         raise
